@@ -1,0 +1,218 @@
+"""Money commands: `price`, `project` and `costs`."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import datetime
+
+import click
+
+from api.cli.output import date_option, emit_json, table
+from core.db import open_database
+from core.errors import InvalidInput
+from core.money import usd, usd_digits
+from core.pricing import PriceTable
+from core.reports import GROUPS, CostFilter
+from core.reports import costs as cost_report
+from core.reports import project as projection
+from core.settings import Settings
+from core.usage import Usage
+
+_count = click.IntRange(min=0)
+
+
+def _day(value: datetime | None):
+    return value.date() if value else None
+
+
+@click.command()
+@click.argument("model")
+@click.option("--input", "input_tokens", type=_count, required=True, help="Prompt tokens (cached ones included).")
+@click.option("--cached", "cached_tokens", type=_count, default=0, help="Of the prompt tokens, how many were cached.")
+@click.option("--output", "output_tokens", type=_count, required=True, help="Completion tokens.")
+@date_option("--as-of", "Price as published on this date (YYYY-MM-DD); default today.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+def price(
+    model: str, input_tokens: int, cached_tokens: int, output_tokens: int, as_of: datetime | None, as_json: bool
+) -> None:
+    """The exact cost of one call to MODEL (any ft: form prices at its fine-tuned tier)."""
+    if cached_tokens > input_tokens:
+        raise InvalidInput(f"--cached ({cached_tokens}) counts part of --input ({input_tokens}) and cannot exceed it")
+    quote = PriceTable.load().price(model, _day(as_of))
+    usage = Usage(prompt_tokens=input_tokens, cached_tokens=cached_tokens, completion_tokens=output_tokens)
+    cost = quote.cost(usage)
+    if as_json:
+        emit_json(
+            {
+                "model": model,
+                "input_tokens": input_tokens,
+                "cached_tokens": cached_tokens,
+                "output_tokens": output_tokens,
+                "cost_usd": usd_digits(cost),
+                "price_version": quote.version,
+            }
+        )
+        return
+    rates = quote.rates
+    click.echo(f"{model}: {usd(cost)}")
+    click.echo(
+        f"  priced as {quote.priced_as} ({quote.tier}, rates of {quote.since}): "
+        f"input ${rates.input}/M, cached ${rates.cached_input}/M, output ${rates.output}/M"
+    )
+
+
+@click.command()
+@click.option("--model", "models", multiple=True, required=True, help="Model to project; repeat to compare.")
+@click.option("--chats-per-day", type=click.IntRange(min=1), required=True)
+@click.option("--input-tokens", type=_count, required=True, help="Prompt tokens per chat.")
+@click.option("--cached-tokens", type=_count, default=0, help="Of those, cached per chat.")
+@click.option("--output-tokens", type=_count, required=True, help="Completion tokens per chat.")
+@click.option("--days", type=click.IntRange(min=1), default=30, show_default=True, help="Length of the period.")
+@date_option("--as-of", "Prices as published on this date (YYYY-MM-DD); default today.")
+@click.option("--training-tokens", type=_count, default=None, help="Billed training tokens of the fine-tune.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+def project(
+    models: tuple[str, ...],
+    chats_per_day: int,
+    input_tokens: int,
+    cached_tokens: int,
+    output_tokens: int,
+    days: int,
+    as_of: datetime | None,
+    training_tokens: int | None,
+    as_json: bool,
+) -> None:
+    """Project the cost of a traffic pattern on each model, side by side."""
+    if cached_tokens > input_tokens:
+        raise InvalidInput("--cached-tokens counts part of --input-tokens and cannot exceed it")
+    scenarios = projection(
+        PriceTable.load(),
+        list(models),
+        chats_per_day=chats_per_day,
+        input_tokens=input_tokens,
+        output_tokens=output_tokens,
+        cached_tokens=cached_tokens,
+        days=days,
+        as_of=_day(as_of),
+        training_tokens=training_tokens,
+    )
+    if as_json:
+        emit_json(
+            {
+                "scenarios": [
+                    {
+                        "model": s.model,
+                        "per_chat_usd": usd_digits(s.per_chat_usd),
+                        "per_day_usd": usd_digits(s.per_day_usd),
+                        "per_month_usd": usd_digits(s.per_month_usd),
+                        "training_usd": usd_digits(s.training_usd) if s.training_usd is not None else None,
+                        "per_chat_with_training_usd": (
+                            usd_digits(s.per_chat_with_training_usd)
+                            if s.per_chat_with_training_usd is not None
+                            else None
+                        ),
+                        "price_version": s.price_version,
+                    }
+                    for s in scenarios
+                ]
+            }
+        )
+        return
+    first = scenarios[0].per_day_usd
+    rows = []
+    for s in scenarios:
+        ratio = f"{(s.per_day_usd / first):.2f}x" if first else "-"
+        rows.append(
+            [
+                s.model,
+                usd(s.per_chat_usd),
+                usd(s.per_day_usd),
+                usd(s.per_month_usd),
+                ratio,
+                usd(s.training_usd) if s.training_usd is not None else "-",
+                usd(s.per_chat_with_training_usd) if s.per_chat_with_training_usd is not None else "-",
+            ]
+        )
+    when = f"prices of {as_of.date()}" if as_of else "today's prices"
+    click.echo(
+        f"{chats_per_day:,} chats/day of {input_tokens:,} input ({cached_tokens:,} cached) + "
+        f"{output_tokens:,} output tokens, {days} days, {when}\n"
+    )
+    click.echo(
+        table(
+            ["model", "per chat", "per day", f"per {days} days", "vs first", "training", "per chat + training"],
+            rows,
+            right=range(1, 7),
+        )
+    )
+
+
+@click.command()
+@click.option("--bot", default=None, help="Only this bot.")
+@click.option("--strategy", default=None, type=click.Choice(["prompt", "finetuned"]), help="Only this strategy.")
+@date_option("--since", "From this day (UTC, inclusive).")
+@date_option("--until", "To this day (UTC, inclusive).")
+@click.option("--by", "group_by", type=click.Choice(GROUPS), default="bot", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)
+def costs(
+    bot: str | None,
+    strategy: str | None,
+    since: datetime | None,
+    until: datetime | None,
+    group_by: str,
+    fmt: str,
+) -> None:
+    """Spend from the ledger, grouped by day, bot, strategy, model or conversation."""
+    if since and until and since > until:
+        raise InvalidInput(f"--since {since.date()} is after --until {until.date()}")
+    database = open_database(Settings().database_url)
+    with database.session() as session:
+        report = cost_report(
+            session,
+            group_by,  # type: ignore[arg-type]
+            CostFilter(bot=bot, strategy=strategy, since=_day(since), until=_day(until)),
+        )
+    fields = ["calls", "errors", "prompt_tokens", "cached_tokens", "completion_tokens", "cost_usd"]
+    records = [
+        {
+            group_by: r.key,
+            "calls": r.calls,
+            "errors": r.errors,
+            "prompt_tokens": r.prompt_tokens,
+            "cached_tokens": r.cached_tokens,
+            "completion_tokens": r.completion_tokens,
+            "cost_usd": usd_digits(r.cost_usd),
+        }
+        for r in report.rows
+    ]
+    if fmt == "json":
+        emit_json({"group_by": group_by, "rows": records, "total_usd": usd_digits(report.total_usd)})
+    elif fmt == "csv":
+        out = io.StringIO()
+        writer = csv.DictWriter(out, fieldnames=[group_by, *fields], lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(records)
+        click.echo(out.getvalue(), nl=False)
+    else:
+        if not records:
+            click.echo("no calls in the ledger match")
+            return
+        rows = [
+            [
+                r[group_by],
+                f"{r['calls']:,}",
+                f"{r['errors']:,}",
+                f"{r['prompt_tokens']:,}",
+                f"{r['cached_tokens']:,}",
+                f"{r['completion_tokens']:,}",
+                usd(rr.cost_usd),
+            ]
+            for r, rr in zip(records, report.rows, strict=True)
+        ]
+        rows.append(["total", "", "", "", "", "", usd(report.total_usd)])
+        headers = [group_by, "calls", "errors", "prompt", "cached", "completion", "cost"]
+        click.echo(table(headers, rows, right=range(1, 7)))
+
+
+COMMANDS = [price, project, costs]

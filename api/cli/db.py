@@ -1,0 +1,23 @@
+"""`domainbots db upgrade`: bring the schema up to date explicitly (deployments)."""
+
+from __future__ import annotations
+
+import click
+
+from core.db import open_database
+from core.settings import Settings
+
+
+@click.group()
+def db() -> None:
+    """The database schema."""
+
+
+@db.command()
+def upgrade() -> None:
+    """Apply pending migrations (every command does this on its own too)."""
+    database = open_database(Settings().database_url)
+    click.echo(f"{database.safe_url} is at revision {database.current_revision()}")
+
+
+COMMANDS = [db]

@@ -1,0 +1,136 @@
+"""The database: engines, sessions and schema migrations.
+
+SQLite is the default (WAL, a busy timeout, foreign keys on); any SQLAlchemy URL
+works, and PostgreSQL is the one for several workers. Every command that needs the
+database brings its schema up to date first; concurrent starts take a lock
+(PostgreSQL advisory lock, a file lock for SQLite) so they never race.
+"""
+
+from __future__ import annotations
+
+import fcntl
+from collections.abc import Iterator
+from contextlib import contextmanager
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+from sqlmodel import Session
+
+from core.errors import DatabaseUnavailable
+
+# Any constant works; it only has to be the same for every domainbots process.
+_PG_MIGRATION_LOCK = 7_263_540_117
+
+
+def _alembic_config() -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(files("core").joinpath("migrations")))
+    return config
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+class Database:
+    def __init__(self, url: str) -> None:
+        try:
+            self.url = make_url(url)
+        except ArgumentError:
+            raise DatabaseUnavailable(
+                f"DOMAINBOTS_DATABASE_URL {url!r} is not a database URL; expected e.g. "
+                "sqlite:///./domainbots.db or postgresql+psycopg://user@host/dbname"
+            ) from None
+        kwargs: dict[str, Any] = {}
+        if self.is_sqlite:
+            kwargs["connect_args"] = {"timeout": 10}
+        else:
+            kwargs.update(pool_pre_ping=True, pool_size=10, max_overflow=20)
+        try:
+            self.engine: Engine = create_engine(self.url, **kwargs)
+        except (NoSuchModuleError, ModuleNotFoundError) as exc:
+            raise DatabaseUnavailable(f"no driver for {self.safe_url}: {exc}") from None
+        if self.is_sqlite:
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.url.get_backend_name() == "sqlite"
+
+    @property
+    def safe_url(self) -> str:
+        return self.url.render_as_string(hide_password=True)
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        with Session(self.engine, expire_on_commit=False) as session:
+            yield session
+
+    @contextmanager
+    def _connect(self) -> Iterator[Connection]:
+        try:
+            connection = self.engine.connect()
+        except OperationalError as exc:
+            reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+            raise DatabaseUnavailable(
+                f"cannot open the database {self.safe_url}: {reason}; check DOMAINBOTS_DATABASE_URL"
+            ) from None
+        with connection:
+            yield connection
+
+    def current_revision(self) -> str | None:
+        with self._connect() as connection:
+            return MigrationContext.configure(connection).get_current_revision()
+
+    @staticmethod
+    def head_revision() -> str | None:
+        return ScriptDirectory.from_config(_alembic_config()).get_current_head()
+
+    def upgrade(self) -> None:
+        """Bring the schema up to date; cheap when it already is."""
+        if self.current_revision() == self.head_revision():
+            return
+        config = _alembic_config()
+        with self._migration_lock(), self._connect() as connection, connection.begin():
+            if not self.is_sqlite:
+                connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_MIGRATION_LOCK})
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+
+    @contextmanager
+    def _migration_lock(self) -> Iterator[None]:
+        database = self.url.database if self.is_sqlite else None
+        if not database or database == ":memory:":
+            yield  # PostgreSQL locks inside the transaction; memory databases are private
+            return
+        lock_path = Path(f"{database}.migrate.lock")
+        try:
+            handle = lock_path.open("a")
+        except OSError as exc:
+            raise DatabaseUnavailable(f"cannot open the database {self.safe_url}: {exc.strerror}") from None
+        with handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            yield
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def open_database(url: str, *, upgrade: bool = True) -> Database:
+    database = Database(url)
+    if upgrade:
+        database.upgrade()
+    return database

@@ -1,0 +1,325 @@
+"""One turn of a conversation, from a user's message to a priced, ledgered reply.
+
+profile -> strategy (database state, sticky per conversation) -> bot hooks ->
+messages (system, examples, trimmed history, user) -> provider -> price -> ledger.
+Every provider call leaves a ledger row, including failed ones and cut streams.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import aclosing
+from dataclasses import dataclass
+from decimal import Decimal
+
+from core import strategy as strategies
+from core.context import build_messages
+from core.db import Database
+from core.errors import InvalidInput, NotFound, ProviderError, StreamInterrupted
+from core.hooks import BotHooks, GuardReply, Turn, load_hooks
+from core.ledger import Call, Conversation
+from core.pricing import Price, PriceTable, to_nanos
+from core.profiles import Profile, Profiles
+from core.providers.base import ChatRequest, Completion, Delta, Provider
+from core.store import Store, StoredText
+from core.tokens import Tokenizer, tokenizer_for
+from core.usage import Usage, UsageSource
+
+
+@dataclass(frozen=True)
+class TurnRequest:
+    bot: str
+    message: str
+    conversation_id: str | None = None
+    # Only for a new conversation: start it on this strategy instead of the bot's active one.
+    strategy: str | None = None
+    # Who asks: an API key's id; None for the local command line.
+    owner: str | None = None
+
+
+@dataclass(frozen=True)
+class TurnResult:
+    conversation_id: str
+    reply: str
+    strategy: str
+    model: str | None  # None when a guard answered without a model
+    language: str
+    usage: Usage
+    cost_usd: Decimal
+    call_id: int | None
+    status: str
+    usage_source: UsageSource
+    guard_reason: str | None = None
+
+
+@dataclass
+class _Plan:
+    profile: Profile
+    hooks: BotHooks
+    turn: Turn
+    conversation: Conversation
+    is_new: bool
+    guard: GuardReply | None
+    request: ChatRequest | None
+    price: Price | None
+    tokenizer: Tokenizer
+
+
+class Engine:
+    def __init__(self, *, profiles: Profiles, prices: PriceTable, provider: Provider, database: Database) -> None:
+        self.profiles = profiles
+        self.prices = prices
+        self.provider = provider
+        self.store = Store(database)
+        self.database = database
+
+    # -- planning -------------------------------------------------------------
+
+    def _validate(self, profile: Profile, message: str) -> None:
+        if not message.strip():
+            raise InvalidInput("the message is empty; send some text")
+        if len(message) > profile.max_message_chars:
+            raise InvalidInput(
+                f"the message is {len(message):,} characters; bot {profile.name!r} accepts at most "
+                f"{profile.max_message_chars:,}: shorten it or send it in parts"
+            )
+
+    def _conversation(self, request: TurnRequest, profile: Profile) -> tuple[Conversation, bool]:
+        if request.conversation_id:
+            found = self.store.conversation(request.conversation_id)
+            # Someone else's conversation is reported as missing, not as forbidden.
+            if found is None or (request.owner is not None and found.owner != request.owner):
+                raise NotFound(f"conversation {request.conversation_id!r} does not exist; omit it to start one")
+            if found.bot != profile.name:
+                raise InvalidInput(
+                    f"conversation {request.conversation_id!r} belongs to bot {found.bot!r}, not {profile.name!r}"
+                )
+            if request.strategy and request.strategy != found.strategy:
+                raise InvalidInput(
+                    f"conversation {found.id!r} runs on the {found.strategy!r} strategy and keeps it; "
+                    "start a new conversation to use another"
+                )
+            return found, False
+        conversation_id = uuid.uuid4().hex
+        with self.database.session() as session:
+            state = strategies.current(session, profile)
+        if request.strategy:
+            chosen = request.strategy
+            profile.strategy(chosen)  # raises a clear error if it cannot serve
+        else:
+            chosen = strategies.pick(state, profile, conversation_id)
+        return (
+            Conversation(id=conversation_id, bot=profile.name, strategy=chosen, owner=request.owner),
+            True,
+        )
+
+    def _plan_sync(self, request: TurnRequest) -> _Plan:
+        profile = self.profiles.get(request.bot)
+        self._validate(profile, request.message)
+        conversation, is_new = self._conversation(request, profile)
+        config = profile.strategy(conversation.strategy)
+        hooks = load_hooks(profile.bot)
+        history = [] if is_new else self.store.history(conversation.id)
+        turn = Turn(
+            profile=profile,
+            strategy=conversation.strategy,
+            config=config,
+            conversation_id=conversation.id,
+            is_new_conversation=is_new,
+            message=request.message,
+            history=history,
+            language=conversation.language,
+        )
+        assert config.model is not None
+        tokenizer = tokenizer_for(self.provider.served_model(config.model))
+        guard = hooks.guard(turn)
+        if guard is not None:
+            return _Plan(profile, hooks, turn, conversation, is_new, guard, None, None, tokenizer)
+        hooks.prepare(turn)
+        messages = build_messages(
+            config,
+            history=turn.history,
+            extra_context=turn.context,
+            user_message=turn.prompt_message,
+            history_tokens=profile.history_tokens,
+            tokenizer=tokenizer,
+        )
+        chat = ChatRequest(
+            model=config.model,
+            messages=messages,
+            temperature=config.temperature,
+            max_output_tokens=config.max_output_tokens,
+        )
+        price = profile.price(conversation.strategy, self.prices)
+        return _Plan(profile, hooks, turn, conversation, is_new, None, chat, price, tokenizer)
+
+    # -- recording ------------------------------------------------------------
+
+    def _stored(self, plan: _Plan, reply: str | None) -> list[StoredText]:
+        if not plan.profile.privacy.store_content:
+            texts = [StoredText("user", None)]
+            return [*texts, StoredText("assistant", None)] if reply is not None else texts
+        texts = [StoredText("user", plan.hooks.redact(plan.turn, plan.turn.message))]
+        if reply is not None:
+            texts.append(StoredText("assistant", plan.hooks.redact(plan.turn, reply)))
+        return texts
+
+    def _call_row(
+        self,
+        plan: _Plan,
+        *,
+        usage: Usage,
+        usage_source: UsageSource,
+        status: str,
+        started: float,
+        response_model: str | None = None,
+        error: str | None = None,
+    ) -> Call:
+        assert plan.request is not None
+        assert plan.price is not None
+        return Call(
+            conversation_id=plan.conversation.id,
+            bot=plan.profile.name,
+            strategy=plan.conversation.strategy,
+            provider=self.provider.name,
+            model=plan.request.model,
+            response_model=response_model,
+            profile_version=plan.profile.version,
+            prompt_tokens=usage.prompt_tokens,
+            cached_tokens=usage.cached_tokens,
+            completion_tokens=usage.completion_tokens,
+            cost_nanousd=to_nanos(plan.price.cost(usage)),
+            price_version=plan.price.version,
+            latency_ms=round((time.perf_counter() - started) * 1000),
+            status=status,
+            usage_source=usage_source,
+            error=error,
+        )
+
+    def _estimate(self, plan: _Plan, partial: str) -> Usage:
+        assert plan.request is not None
+        return Usage(
+            prompt_tokens=plan.tokenizer.count_messages(plan.request.messages),  # type: ignore[arg-type]
+            completion_tokens=plan.tokenizer.count(partial),
+        )
+
+    def _record_failure(self, plan: _Plan, exc: ProviderError, started: float) -> int | None:
+        if isinstance(exc, StreamInterrupted):
+            # Tokens generated before the cut are billed; count what arrived.
+            call = self._call_row(
+                plan,
+                usage=self._estimate(plan, exc.partial_text),
+                usage_source="estimated",
+                status="aborted",
+                started=started,
+                error=str(exc),
+            )
+            texts = self._stored(plan, exc.partial_text or None)
+        else:
+            call = self._call_row(
+                plan, usage=Usage(), usage_source="none", status="error", started=started, error=str(exc)
+            )
+            texts = []
+        return self.store.record(conversation=plan.conversation, is_new=plan.is_new, call=call, texts=texts)
+
+    def _record_success(self, plan: _Plan, completion: Completion, started: float) -> TurnResult:
+        usage_source: UsageSource = "reported"
+        usage = completion.usage
+        if usage is None:  # a server that ignores stream_options.include_usage
+            usage, usage_source = self._estimate(plan, completion.text), "estimated"
+        reply = plan.hooks.finish(plan.turn, completion.text)
+        call = self._call_row(
+            plan, usage=usage, usage_source=usage_source, status="ok", started=started, response_model=completion.model
+        )
+        plan.conversation.language = plan.turn.language or plan.conversation.language
+        call_id = self.store.record(
+            conversation=plan.conversation, is_new=plan.is_new, call=call, texts=self._stored(plan, reply)
+        )
+        return self._result(plan, reply, usage=usage, call=call, call_id=call_id)
+
+    def _record_guard(self, plan: _Plan) -> TurnResult:
+        assert plan.guard is not None
+        self.store.record(
+            conversation=plan.conversation, is_new=plan.is_new, call=None, texts=self._stored(plan, plan.guard.text)
+        )
+        return TurnResult(
+            conversation_id=plan.conversation.id,
+            reply=plan.guard.text,
+            strategy=plan.conversation.strategy,
+            model=None,
+            language=plan.turn.language or plan.profile.language,
+            usage=Usage(),
+            cost_usd=Decimal(0),
+            call_id=None,
+            status="ok",
+            usage_source="none",
+            guard_reason=plan.guard.reason,
+        )
+
+    def _result(self, plan: _Plan, reply: str, *, usage: Usage, call: Call, call_id: int | None) -> TurnResult:
+        return TurnResult(
+            conversation_id=plan.conversation.id,
+            reply=reply,
+            strategy=plan.conversation.strategy,
+            model=call.model,
+            language=plan.turn.language or plan.profile.language,
+            usage=usage,
+            cost_usd=call.cost_usd,
+            call_id=call_id,
+            status=call.status,
+            usage_source=call.usage_source,  # type: ignore[arg-type]
+        )
+
+    # -- running --------------------------------------------------------------
+
+    async def turn(self, request: TurnRequest) -> TurnResult:
+        plan = await asyncio.to_thread(self._plan_sync, request)
+        if plan.guard is not None:
+            return await asyncio.to_thread(self._record_guard, plan)
+        assert plan.request is not None
+        started = time.perf_counter()
+        try:
+            completion = await self.provider.complete(plan.request)
+        except ProviderError as exc:
+            exc.call_id = await asyncio.to_thread(self._record_failure, plan, exc, started)
+            raise
+        return await asyncio.to_thread(self._record_success, plan, completion, started)
+
+    async def stream(self, request: TurnRequest) -> AsyncIterator[Delta | TurnResult]:
+        """Deltas as they arrive, then one TurnResult. Closing the iterator early ledgers an aborted call."""
+        plan = await asyncio.to_thread(self._plan_sync, request)
+        if plan.guard is not None:
+            result = await asyncio.to_thread(self._record_guard, plan)
+            yield Delta(result.reply)
+            yield result
+            return
+        assert plan.request is not None
+        started = time.perf_counter()
+        parts: list[str] = []
+        completion: Completion | None = None
+        try:
+            async with aclosing(self.provider.stream(plan.request)) as items:
+                async for item in items:
+                    if isinstance(item, Delta):
+                        parts.append(item.text)
+                        yield item
+                    else:
+                        completion = item
+        except ProviderError as exc:
+            exc.call_id = await asyncio.to_thread(self._record_failure, plan, exc, started)
+            raise
+        except (GeneratorExit, asyncio.CancelledError):
+            # The client went away mid-stream. Record synchronously: the task may not get
+            # another chance to await.
+            gone = StreamInterrupted("the client disconnected mid-stream", partial_text="".join(parts))
+            self._record_failure(plan, gone, started)
+            raise
+        assert completion is not None
+        result = await asyncio.to_thread(self._record_success, plan, completion, started)
+        streamed = "".join(parts)
+        if result.reply != streamed and result.reply.startswith(streamed):
+            yield Delta(result.reply[len(streamed) :])
+        yield result

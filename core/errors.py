@@ -1,0 +1,69 @@
+"""The errors a user can act on.
+
+Each message says what was wrong and what to do about it. The command line prints
+it as one line on stderr; the HTTP API turns it into a problem+json answer. Anything
+that is not a ``DomainbotsError`` is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+
+class DomainbotsError(Exception):
+    """Base of every error meant for the user rather than the developer."""
+
+
+class ConfigError(DomainbotsError):
+    """Settings, a profile or the price table cannot be used as they are."""
+
+
+class ProfileError(ConfigError):
+    """A profile file does not validate."""
+
+
+class UnknownBot(DomainbotsError):
+    def __init__(self, name: str, known: list[str]) -> None:
+        self.name = name
+        self.known = known
+        listing = ", ".join(known) if known else "none: add a YAML file to the profiles directory"
+        super().__init__(f"unknown bot {name!r}; the bots are: {listing}")
+
+
+class InvalidInput(DomainbotsError):
+    """A message or argument the caller sent cannot be used."""
+
+
+class NotFound(DomainbotsError):
+    """A conversation, job or other record that does not exist."""
+
+
+class StrategyUnavailable(DomainbotsError):
+    """The strategy asked for cannot serve (e.g. no fine-tuned model yet)."""
+
+
+class PriceNotFound(ConfigError):
+    """No published price for a model at the date asked."""
+
+
+class DatabaseUnavailable(DomainbotsError):
+    """The database URL cannot be reached or opened."""
+
+
+class ProviderError(DomainbotsError):
+    """The model server failed the call (after the SDK's own retries)."""
+
+    def __init__(self, message: str, *, status: int | None = None, call_id: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.call_id = call_id
+
+
+class ProviderTimeout(ProviderError):
+    """The model server did not answer in time."""
+
+
+class StreamInterrupted(ProviderError):
+    """A streamed reply was cut before it finished; what arrived is kept."""
+
+    def __init__(self, message: str, *, partial_text: str = "", call_id: int | None = None) -> None:
+        super().__init__(message, call_id=call_id)
+        self.partial_text = partial_text

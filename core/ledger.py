@@ -1,0 +1,102 @@
+"""The tables: conversations, messages, the call ledger, and strategy state (SPEC sections 4-5).
+
+Money is an integer number of nano-dollars (``cost_nanousd``): SQLite has no exact
+decimal type, and integers sum exactly on every database.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from sqlalchemy import BigInteger, Column, Index
+from sqlmodel import Field, SQLModel
+
+from core.pricing import from_nanos
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Conversation(SQLModel, table=True):
+    __tablename__ = "conversations"
+
+    id: str = Field(primary_key=True, max_length=32)
+    bot: str = Field(index=True, max_length=40)
+    # Sticky: a conversation keeps the strategy it started with.
+    strategy: str = Field(max_length=20)
+    language: str | None = Field(default=None, max_length=8)
+    # Who may read it: an API key's id, or None for the local command line.
+    owner: str | None = Field(default=None, index=True, max_length=64)
+    created_at: datetime = Field(default_factory=utcnow, index=True)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class Message(SQLModel, table=True):
+    __tablename__ = "messages"
+
+    id: int | None = Field(default=None, primary_key=True)
+    conversation_id: str = Field(foreign_key="conversations.id", index=True, max_length=32)
+    role: str = Field(max_length=16)
+    # After redaction; None when the profile stores no content.
+    content: str | None = None
+    call_id: int | None = Field(default=None, foreign_key="calls.id")
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Call(SQLModel, table=True):
+    """One row per LLM call, whatever became of it."""
+
+    __tablename__ = "calls"
+    __table_args__ = (Index("ix_calls_bot_strategy_created", "bot", "strategy", "created_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    conversation_id: str | None = Field(default=None, foreign_key="conversations.id", index=True, max_length=32)
+    bot: str = Field(max_length=40)
+    strategy: str = Field(max_length=20)
+    provider: str = Field(max_length=20)
+    model: str = Field(max_length=200)  # as requested
+    response_model: str | None = Field(default=None, max_length=200)  # as the provider answered
+    profile_version: str = Field(max_length=64)
+    prompt_tokens: int = 0
+    cached_tokens: int = 0
+    completion_tokens: int = 0
+    cost_nanousd: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, default=0))
+    price_version: str | None = Field(default=None, max_length=200)
+    latency_ms: int = 0
+    status: str = Field(max_length=12)  # ok | error | aborted
+    usage_source: str = Field(max_length=12)  # reported | estimated | none
+    error: str | None = None
+    created_at: datetime = Field(default_factory=utcnow, index=True)
+
+    @property
+    def cost_usd(self) -> Decimal:
+        return from_nanos(self.cost_nanousd)
+
+
+class StrategyState(SQLModel, table=True):
+    """The strategy a bot serves now: run-time state, not YAML."""
+
+    __tablename__ = "strategy_state"
+
+    bot: str = Field(primary_key=True, max_length=40)
+    strategy: str = Field(max_length=20)
+    # Share of new conversations that get the other strategy, 0..1.
+    rollout: float = 0.0
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class StrategySwitch(SQLModel, table=True):
+    """The audit trail: who switched which bot, when, from what to what."""
+
+    __tablename__ = "strategy_switches"
+
+    id: int | None = Field(default=None, primary_key=True)
+    bot: str = Field(index=True, max_length=40)
+    from_strategy: str | None = Field(default=None, max_length=20)
+    to_strategy: str = Field(max_length=20)
+    from_rollout: float | None = None
+    to_rollout: float = 0.0
+    actor: str = Field(max_length=100)
+    created_at: datetime = Field(default_factory=utcnow)

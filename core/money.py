@@ -1,0 +1,24 @@
+"""How amounts of USD are shown: exact, with the precision they need and at least cents."""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_EVEN, Decimal
+
+# Derived figures (an amortized share of training, say) can have endless decimals;
+# they are shown to a thousandth of a nano-dollar. Ledger amounts never need it.
+DERIVED_PLACES = Decimal("1e-12")
+
+
+def usd_digits(amount: Decimal) -> str:
+    """``Decimal('35') -> '35.00'``, ``Decimal('0.000465') -> '0.000465'`` (never an exponent)."""
+    text = format(amount.normalize(), "f")
+    whole, _, fraction = text.partition(".")
+    return f"{whole}.{fraction.ljust(2, '0')}"
+
+
+def usd(amount: Decimal) -> str:
+    return f"${usd_digits(amount)}" if amount >= 0 else f"-${usd_digits(-amount)}"
+
+
+def derived(amount: Decimal) -> Decimal:
+    return amount.quantize(DERIVED_PLACES, rounding=ROUND_HALF_EVEN).normalize()

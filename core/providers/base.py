@@ -1,0 +1,54 @@
+"""The provider interface: what the engine needs from any model server.
+
+Two calls: ``complete`` and ``stream``. A provider reports usage as the server
+counted it; when a stream ends without usage, the engine estimates it. Failures
+surface as ``ProviderError`` (or ``ProviderTimeout`` / ``StreamInterrupted``) after
+the provider's own retries, so the engine can ledger them and move on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Protocol
+
+from core.messages import ChatMessage
+from core.usage import Usage
+
+
+@dataclass(frozen=True)
+class ChatRequest:
+    model: str
+    messages: list[ChatMessage]
+    temperature: float | None = None
+    max_output_tokens: int | None = None
+
+
+@dataclass(frozen=True)
+class Completion:
+    text: str
+    # None when the server did not report usage (a stream without its usage chunk).
+    usage: Usage | None
+    model: str  # as the server named it
+    finish_reason: str | None = None
+
+
+@dataclass(frozen=True)
+class Delta:
+    text: str
+
+
+class Provider(Protocol):
+    name: str
+
+    def served_model(self, requested: str) -> str:
+        """The model a request for ``requested`` really runs on (a local provider has one)."""
+        ...
+
+    async def complete(self, request: ChatRequest) -> Completion: ...
+
+    def stream(self, request: ChatRequest) -> AsyncIterator[Delta | Completion]:
+        """Text deltas, then exactly one Completion."""
+        ...
+
+    async def aclose(self) -> None: ...

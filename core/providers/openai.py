@@ -1,0 +1,117 @@
+"""Any OpenAI-compatible server (OpenAI, vLLM, Ollama, llama.cpp server) through the official SDK."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import openai
+from openai import AsyncOpenAI
+from openai.types import CompletionUsage
+
+from core.errors import ProviderError, ProviderTimeout, StreamInterrupted
+from core.providers.base import ChatRequest, Completion, Delta
+from core.usage import Usage
+
+
+def read_usage(usage: CompletionUsage | None) -> Usage | None:
+    if usage is None:
+        return None
+    details = usage.prompt_tokens_details
+    cached = (details.cached_tokens or 0) if details is not None else 0
+    return Usage(
+        prompt_tokens=usage.prompt_tokens or 0,
+        cached_tokens=cached,
+        completion_tokens=usage.completion_tokens or 0,
+    )
+
+
+def _describe(exc: openai.APIError) -> str:
+    if isinstance(exc, openai.APIStatusError):
+        return f"model server answered {exc.status_code}: {exc.message}"
+    return f"model server unreachable: {exc.message}"
+
+
+class OpenAIProvider:
+    name = "openai"
+
+    def __init__(
+        self,
+        *,
+        api_key: str,
+        base_url: str | None = None,
+        timeout: float = 60.0,
+        max_retries: int = 2,
+        stream_usage: bool = True,
+    ) -> None:
+        self._client = AsyncOpenAI(api_key=api_key, base_url=base_url, timeout=timeout, max_retries=max_retries)
+        # Some servers reject stream_options (Azure, old llama.cpp); those set this False.
+        self._stream_usage = stream_usage
+
+    @property
+    def base_url(self) -> str:
+        return str(self._client.base_url)
+
+    def served_model(self, requested: str) -> str:
+        return requested
+
+    def _params(self, request: ChatRequest) -> dict[str, Any]:
+        params: dict[str, Any] = {"model": request.model, "messages": request.messages}
+        if request.temperature is not None:
+            params["temperature"] = request.temperature
+        if request.max_output_tokens is not None:
+            params["max_completion_tokens"] = request.max_output_tokens
+        return params
+
+    async def complete(self, request: ChatRequest) -> Completion:
+        try:
+            response = await self._client.chat.completions.create(**self._params(request))
+        except openai.APITimeoutError as exc:
+            raise ProviderTimeout(f"model server timed out: {exc.message}") from exc
+        except openai.APIError as exc:
+            raise ProviderError(_describe(exc), status=getattr(exc, "status_code", None)) from exc
+        choice = response.choices[0] if response.choices else None
+        return Completion(
+            text=(choice.message.content or "") if choice else "",
+            usage=read_usage(response.usage),
+            model=response.model or request.model,
+            finish_reason=choice.finish_reason if choice else None,
+        )
+
+    async def stream(self, request: ChatRequest) -> AsyncIterator[Delta | Completion]:
+        params = self._params(request)
+        if self._stream_usage:
+            params["stream_options"] = {"include_usage": True}
+        parts: list[str] = []
+        usage: Usage | None = None
+        model = request.model
+        finish_reason: str | None = None
+        try:
+            stream = await self._client.chat.completions.create(stream=True, **params)
+        except openai.APITimeoutError as exc:
+            raise ProviderTimeout(f"model server timed out: {exc.message}") from exc
+        except openai.APIError as exc:
+            raise ProviderError(_describe(exc), status=getattr(exc, "status_code", None)) from exc
+        try:
+            async for chunk in stream:
+                model = chunk.model or model
+                if chunk.usage is not None:
+                    usage = read_usage(chunk.usage)
+                for choice in chunk.choices:
+                    if choice.finish_reason:
+                        finish_reason = choice.finish_reason
+                    if choice.delta.content:
+                        parts.append(choice.delta.content)
+                        yield Delta(choice.delta.content)
+        except Exception as exc:  # any failure after the first byte: httpx, SSE decoding, the socket
+            # After the first byte the SDK cannot retry; what arrived is the partial reply.
+            detail = exc.message if isinstance(exc, openai.APIError) else str(exc) or type(exc).__name__
+            raise StreamInterrupted(f"model server cut the stream: {detail}", partial_text="".join(parts)) from exc
+        finally:
+            await stream.close()
+        if finish_reason is None and usage is None:
+            raise StreamInterrupted("model server ended the stream before it finished", partial_text="".join(parts))
+        yield Completion(text="".join(parts), usage=usage, model=model, finish_reason=finish_reason)
+
+    async def aclose(self) -> None:
+        await self._client.close()

@@ -1,0 +1,152 @@
+"""Answers to the cost questions: spend grouped from the ledger, and projections.
+
+Aggregation happens in SQL; Python only formats the grouped rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+from typing import Literal
+
+from sqlalchemy import case, func
+from sqlalchemy.sql import ColumnElement
+from sqlmodel import Session, select
+
+from core.ledger import Call
+from core.money import derived
+from core.pricing import PriceTable, from_nanos
+from core.usage import Usage
+
+GroupBy = Literal["day", "bot", "strategy", "model", "conversation"]
+GROUPS: tuple[GroupBy, ...] = ("day", "bot", "strategy", "model", "conversation")
+
+
+@dataclass(frozen=True)
+class CostFilter:
+    bot: str | None = None
+    strategy: str | None = None
+    since: date | None = None  # inclusive, UTC
+    until: date | None = None  # inclusive, UTC
+
+
+@dataclass(frozen=True)
+class CostRow:
+    key: str
+    calls: int
+    errors: int
+    prompt_tokens: int
+    cached_tokens: int
+    completion_tokens: int
+    cost_usd: Decimal
+
+
+@dataclass(frozen=True)
+class CostReport:
+    group_by: GroupBy
+    rows: list[CostRow]
+    total_usd: Decimal
+
+
+def _start_of(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=UTC)
+
+
+def _group_key(session: Session, group_by: GroupBy) -> ColumnElement[str]:
+    if group_by == "day":
+        dialect = session.get_bind().dialect.name
+        stamp = Call.created_at if dialect == "sqlite" else func.timezone("UTC", Call.created_at)
+        return func.date(stamp)  # type: ignore[return-value]
+    column = {
+        "bot": Call.bot,
+        "strategy": Call.strategy,
+        "model": Call.model,
+        "conversation": Call.conversation_id,
+    }[group_by]
+    return column  # type: ignore[return-value]
+
+
+def costs(session: Session, group_by: GroupBy = "bot", where: CostFilter | None = None) -> CostReport:
+    where = where or CostFilter()
+    key = _group_key(session, group_by).label("key")
+    query = select(
+        key,
+        func.count(),
+        func.coalesce(func.sum(case((Call.status == "ok", 0), else_=1)), 0),
+        func.coalesce(func.sum(Call.prompt_tokens), 0),
+        func.coalesce(func.sum(Call.cached_tokens), 0),
+        func.coalesce(func.sum(Call.completion_tokens), 0),
+        func.coalesce(func.sum(Call.cost_nanousd), 0),
+    )
+    if where.bot:
+        query = query.where(Call.bot == where.bot)
+    if where.strategy:
+        query = query.where(Call.strategy == where.strategy)
+    if where.since:
+        query = query.where(Call.created_at >= _start_of(where.since))
+    if where.until:
+        query = query.where(Call.created_at < _start_of(where.until + timedelta(days=1)))
+    query = query.group_by(key).order_by(key)
+    rows = [
+        CostRow(
+            key=str(k) if k is not None else "-",
+            calls=int(calls),
+            errors=int(errors),
+            prompt_tokens=int(prompt),
+            cached_tokens=int(cached),
+            completion_tokens=int(completion),
+            cost_usd=from_nanos(int(nanos)),
+        )
+        for k, calls, errors, prompt, cached, completion, nanos in session.exec(query)  # type: ignore[call-overload]
+    ]
+    return CostReport(group_by=group_by, rows=rows, total_usd=sum((r.cost_usd for r in rows), Decimal(0)))
+
+
+@dataclass(frozen=True)
+class Scenario:
+    model: str
+    price_version: str
+    per_chat_usd: Decimal
+    per_day_usd: Decimal
+    per_month_usd: Decimal  # over the projection's days
+    training_usd: Decimal | None
+    per_chat_with_training_usd: Decimal | None
+
+
+def project(
+    prices: PriceTable,
+    models: list[str],
+    *,
+    chats_per_day: int,
+    input_tokens: int,
+    output_tokens: int,
+    cached_tokens: int = 0,
+    days: int = 30,
+    as_of: date | None = None,
+    training_tokens: int | None = None,
+) -> list[Scenario]:
+    usage = Usage(prompt_tokens=input_tokens, cached_tokens=cached_tokens, completion_tokens=output_tokens)
+    scenarios = []
+    for model in models:
+        price = prices.price(model, as_of)
+        per_chat = price.cost(usage)
+        per_day = per_chat * chats_per_day
+        training = None
+        with_training = None
+        if training_tokens is not None and price.tier == "finetuned":
+            training = price.rates.training_cost(training_tokens)
+            chats = chats_per_day * days
+            with_training = derived(per_chat + training / chats) if chats else None
+        scenarios.append(
+            Scenario(
+                model=model,
+                price_version=price.version,
+                per_chat_usd=per_chat,
+                per_day_usd=per_day.normalize(),
+                per_month_usd=(per_day * days).normalize(),
+                training_usd=training,
+                per_chat_with_training_usd=with_training,
+            )
+        )
+    return scenarios

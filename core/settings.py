@@ -1,0 +1,32 @@
+"""Run-time configuration, read from the environment (SPEC section 2)."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="DOMAINBOTS_", extra="ignore")
+
+    database_url: str = "sqlite:///./domainbots.db"
+    profiles_dir: Path = Path("./profiles")
+    provider: Literal["auto", "openai", "local"] = "auto"
+    local_model: Path | None = None
+    # Seconds for one model call; the SDK retries 429s and 5xx on top of this.
+    request_timeout: float = Field(default=60.0, gt=0)
+    max_retries: int = Field(default=2, ge=0, le=10)
+
+    openai_api_key: str | None = Field(default=None, validation_alias=AliasChoices("OPENAI_API_KEY"))
+    openai_base_url: str | None = Field(default=None, validation_alias=AliasChoices("OPENAI_BASE_URL"))
+
+    @cached_property
+    def resolved_provider(self) -> Literal["openai", "local"]:
+        """`auto` is OpenAI when a key is set, else the embedded local model."""
+        if self.provider != "auto":
+            return self.provider
+        return "openai" if self.openai_api_key else "local"

@@ -1,0 +1,86 @@
+"""Reading and writing conversations and ledger rows.
+
+Blocking database work; the engine runs it in a worker thread so a slow disk or
+a busy PostgreSQL never stalls the event loop.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlmodel import col, select
+
+from core.db import Database
+from core.ledger import Call, Conversation, Message, utcnow
+from core.messages import ChatMessage
+
+# History is trimmed by tokens afterwards; this only bounds what is read.
+HISTORY_READ_LIMIT = 400
+
+
+@dataclass(frozen=True)
+class StoredText:
+    role: str
+    content: str | None
+
+
+class Store:
+    def __init__(self, database: Database) -> None:
+        self.database = database
+
+    def conversation(self, conversation_id: str) -> Conversation | None:
+        with self.database.session() as session:
+            return session.get(Conversation, conversation_id)
+
+    def history(self, conversation_id: str) -> list[ChatMessage]:
+        with self.database.session() as session:
+            rows = session.exec(
+                select(Message)
+                .where(Message.conversation_id == conversation_id)
+                .order_by(col(Message.id).desc())
+                .limit(HISTORY_READ_LIMIT)
+            ).all()
+        return [
+            {"role": row.role, "content": row.content}  # type: ignore[typeddict-item]
+            for row in reversed(rows)
+            if row.content is not None and row.role in ("user", "assistant")
+        ]
+
+    def record(
+        self,
+        *,
+        conversation: Conversation,
+        is_new: bool,
+        call: Call | None,
+        texts: list[StoredText],
+    ) -> int | None:
+        """One transaction: the conversation, its ledger row and the turn's messages."""
+        with self.database.session() as session:
+            if is_new:
+                session.add(conversation)
+            else:
+                conversation.updated_at = utcnow()
+                session.merge(conversation)
+            session.flush()
+            call_id: int | None = None
+            if call is not None:
+                session.add(call)
+                session.flush()
+                call_id = call.id
+            for text in texts:
+                session.add(
+                    Message(
+                        conversation_id=conversation.id,
+                        role=text.role,
+                        content=text.content,
+                        call_id=call_id if text.role == "assistant" else None,
+                    )
+                )
+            session.commit()
+            return call_id
+
+    def calls(self, conversation_id: str) -> list[Call]:
+        with self.database.session() as session:
+            return list(
+                session.exec(select(Call).where(Call.conversation_id == conversation_id).order_by(col(Call.id)))
+            )

@@ -1,0 +1,83 @@
+"""Which strategy serves a bot: run-time state in the database, switches and their audit (SPEC 4)."""
+
+from __future__ import annotations
+
+import hashlib
+
+from sqlmodel import Session, col, select
+
+from core.errors import InvalidInput
+from core.ledger import StrategyState, StrategySwitch, utcnow
+from core.profiles import STRATEGIES, Profile
+
+
+def current(session: Session, profile: Profile) -> StrategyState:
+    """The bot's state; a bot never switched serves its profile's default."""
+    state = session.get(StrategyState, profile.name)
+    if state is None:
+        return StrategyState(bot=profile.name, strategy=profile.default_strategy, rollout=0.0)
+    return state
+
+
+def other(strategy: str) -> str:
+    return next(s for s in STRATEGIES if s != strategy)
+
+
+def _bucket(conversation_id: str) -> float:
+    """A stable share in [0, 1) per conversation, so rollout is sticky and even."""
+    return int(hashlib.sha256(conversation_id.encode()).hexdigest()[:8], 16) / 0x1_0000_0000
+
+
+def pick(state: StrategyState, profile: Profile, conversation_id: str) -> str:
+    """The strategy a *new* conversation starts with."""
+    if state.rollout > 0 and _bucket(conversation_id) < state.rollout:
+        candidate = other(state.strategy)
+        config = profile.strategies.get(candidate)  # type: ignore[call-overload]
+        # A rollout only ever goes to a strategy that can serve.
+        if config is not None and config.model is not None:
+            return candidate
+    return state.strategy
+
+
+def switch(
+    session: Session,
+    profile: Profile,
+    *,
+    strategy: str | None,
+    rollout: float | None,
+    actor: str,
+) -> StrategyState:
+    before = current(session, profile)
+    target = strategy or before.strategy
+    if target not in STRATEGIES:
+        raise InvalidInput(f"strategy must be one of {', '.join(STRATEGIES)}, not {target!r}")
+    if rollout is None:
+        rollout = before.rollout if target == before.strategy else 0.0
+    if not 0.0 <= rollout <= 1.0:
+        raise InvalidInput(f"rollout is a share of new conversations from 0 to 1, not {rollout}")
+    profile.strategy(target)  # raises if it cannot serve
+    if rollout > 0:
+        profile.strategy(other(target))
+    state = session.get(StrategyState, profile.name) or StrategyState(bot=profile.name, strategy=target)
+    state.strategy, state.rollout, state.updated_at = target, rollout, utcnow()
+    session.add(state)
+    session.add(
+        StrategySwitch(
+            bot=profile.name,
+            from_strategy=before.strategy,
+            to_strategy=target,
+            from_rollout=before.rollout,
+            to_rollout=rollout,
+            actor=actor,
+        )
+    )
+    session.commit()
+    session.refresh(state)
+    return state
+
+
+def audit(session: Session, bot: str | None = None, limit: int = 50) -> list[StrategySwitch]:
+    query = select(StrategySwitch).order_by(col(StrategySwitch.id).desc()).limit(limit)
+    if bot:
+        query = query.where(StrategySwitch.bot == bot)
+    return list(session.exec(query))
