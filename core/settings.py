@@ -11,7 +11,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="DOMAINBOTS_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="DOMAINBOTS_", extra="ignore", populate_by_name=True)
 
     database_url: str = "sqlite:///./domainbots.db"
     profiles_dir: Path = Path("./profiles")
