@@ -146,7 +146,7 @@ async def test_429_then_success_is_one_ok_row(runtime: Runtime, fake: FakeOpenAI
 
 async def test_a_failed_call_is_still_in_the_ledger(runtime: Runtime, fake: FakeOpenAI) -> None:
     fake.script(*[Reply(status=500, error_message="upstream exploded")] * 3)
-    with pytest.raises(ProviderError, match="answered 500: .*upstream exploded") as info:
+    with pytest.raises(ProviderError, match=r"answered 500: .*upstream exploded") as info:
         await runtime.engine().turn(TurnRequest(bot="helpdesk", message="hello"))
     [row] = calls(runtime)
     assert info.value.call_id == row.id
@@ -173,10 +173,14 @@ async def test_a_timeout_is_an_error_row(runtime: Runtime, fake: FakeOpenAI) -> 
 async def test_a_stream_cut_halfway_is_an_aborted_row_with_estimated_usage(runtime: Runtime, fake: FakeOpenAI) -> None:
     fake.script(Reply(text="one two three four five six", cut_after=3))
     received: list[str] = []
-    with pytest.raises(StreamInterrupted) as info:
+
+    async def consume() -> None:
         async for item in runtime.engine().stream(TurnRequest(bot="helpdesk", message="count")):
             assert isinstance(item, Delta)
             received.append(item.text)
+
+    with pytest.raises(StreamInterrupted) as info:
+        await consume()
     assert "".join(received) == "one two three " == info.value.partial_text
     [row] = calls(runtime)
     assert (row.status, row.usage_source) == ("aborted", "estimated")

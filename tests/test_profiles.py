@@ -116,5 +116,5 @@ def test_missing_directory_and_empty_directory(tmp_path: Path) -> None:
     with pytest.raises(ProfileError, match="does not exist; set DOMAINBOTS_PROFILES_DIR"):
         load(tmp_path / "nowhere")
     (tmp_path / "empty").mkdir()
-    with pytest.raises(ProfileError, match="holds no .yaml profile"):
+    with pytest.raises(ProfileError, match=r"holds no \.yaml profile"):
         load(tmp_path / "empty")
