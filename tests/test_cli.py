@@ -176,7 +176,11 @@ def test_strategy_show_switch_and_audit(cli_env: dict) -> None:
     assert "no fine-tuned model yet: train one with `domainbots finetune launch medical`" in line
     assert "rollout is a share" in one_clear_line(run("strategy", "medical", "prompt", "--rollout", "2"))
     bots = json.loads(run("bots", "--json").stdout)["bots"]
-    assert {b["bot"]: b["strategy"] for b in bots} == {"farsi_retail": "prompt", "medical": "prompt", "writing": "prompt"}
+    assert {b["bot"]: b["strategy"] for b in bots} == {
+        "farsi_retail": "prompt",
+        "medical": "prompt",
+        "writing": "prompt",
+    }
     assert "has never been switched" in run("strategy", "medical", "--audit").stdout
 
 
