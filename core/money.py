@@ -17,7 +17,10 @@ def usd_digits(amount: Decimal) -> str:
 
 
 def usd(amount: Decimal) -> str:
-    return f"${usd_digits(amount)}" if amount >= 0 else f"-${usd_digits(-amount)}"
+    """For people: ``$1,050.00``, ``$0.000465``."""
+    whole, _, fraction = usd_digits(abs(amount)).partition(".")
+    sign = "-" if amount < 0 else ""
+    return f"{sign}${int(whole):,}.{fraction}"
 
 
 def derived(amount: Decimal) -> Decimal:
