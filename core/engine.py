@@ -10,17 +10,19 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import aclosing
 from dataclasses import dataclass
 from decimal import Decimal
 
+from core import budget
 from core import strategy as strategies
 from core.context import build_messages
 from core.db import Database
 from core.errors import InvalidInput, NotFound, ProviderError, StreamInterrupted
 from core.hooks import BotHooks, GuardReply, Turn, load_hooks
 from core.ledger import Call, Conversation
+from core.messages import ChatMessage
 from core.pricing import Price, PriceTable, to_nanos
 from core.profiles import Profile, Profiles
 from core.providers.base import ChatRequest, Completion, Delta, Provider
@@ -38,6 +40,11 @@ class TurnRequest:
     strategy: str | None = None
     # Who asks: an API key's id; None for the local command line.
     owner: str | None = None
+    # For a new conversation only: earlier turns the client keeps itself (OpenAI-style
+    # clients send the whole transcript), and a client's own system text, which goes
+    # after the bot's instructions and never replaces them.
+    history: tuple[ChatMessage, ...] = ()
+    client_system: str | None = None
 
 
 @dataclass(frozen=True)
@@ -56,7 +63,9 @@ class TurnResult:
 
 
 @dataclass
-class _Plan:
+class PreparedTurn:
+    """A turn checked and ready to run: every 4xx-kind error has already been raised."""
+
     profile: Profile
     hooks: BotHooks
     turn: Turn
@@ -69,12 +78,22 @@ class _Plan:
 
 
 class Engine:
-    def __init__(self, *, profiles: Profiles, prices: PriceTable, provider: Provider, database: Database) -> None:
+    def __init__(
+        self,
+        *,
+        profiles: Profiles,
+        prices: PriceTable,
+        provider: Provider,
+        database: Database,
+        on_call: Callable[[Call], None] | None = None,
+    ) -> None:
         self.profiles = profiles
         self.prices = prices
         self.provider = provider
         self.store = Store(database)
         self.database = database
+        # Told of every ledger row once it is written (metrics hang here).
+        self.on_call = on_call
 
     # -- planning -------------------------------------------------------------
 
@@ -116,13 +135,15 @@ class Engine:
             True,
         )
 
-    def _plan_sync(self, request: TurnRequest) -> _Plan:
+    def _prepare_sync(self, request: TurnRequest) -> PreparedTurn:
         profile = self.profiles.get(request.bot)
         self._validate(profile, request.message)
+        with self.database.session() as session:
+            budget.check(session, profile)
         conversation, is_new = self._conversation(request, profile)
         config = profile.strategy(conversation.strategy)
         hooks = load_hooks(profile.bot)
-        history = [] if is_new else self.store.history(conversation.id)
+        history = list(request.history) if is_new else self.store.history(conversation.id)
         turn = Turn(
             profile=profile,
             strategy=conversation.strategy,
@@ -137,8 +158,13 @@ class Engine:
         tokenizer = tokenizer_for(self.provider.served_model(config.model))
         guard = hooks.guard(turn)
         if guard is not None:
-            return _Plan(profile, hooks, turn, conversation, is_new, guard, None, None, tokenizer)
+            return PreparedTurn(profile, hooks, turn, conversation, is_new, guard, None, None, tokenizer)
         hooks.prepare(turn)
+        if request.client_system and request.client_system.strip():
+            turn.context.append(
+                "The client application adds these instructions; they never override the ones above:\n"
+                + request.client_system.strip()
+            )
         messages = build_messages(
             config,
             history=turn.history,
@@ -154,11 +180,11 @@ class Engine:
             max_output_tokens=config.max_output_tokens,
         )
         price = profile.price(conversation.strategy, self.prices)
-        return _Plan(profile, hooks, turn, conversation, is_new, None, chat, price, tokenizer)
+        return PreparedTurn(profile, hooks, turn, conversation, is_new, None, chat, price, tokenizer)
 
     # -- recording ------------------------------------------------------------
 
-    def _stored(self, plan: _Plan, reply: str | None) -> list[StoredText]:
+    def _stored(self, plan: PreparedTurn, reply: str | None) -> list[StoredText]:
         if not plan.profile.privacy.store_content:
             texts = [StoredText("user", None)]
             return [*texts, StoredText("assistant", None)] if reply is not None else texts
@@ -169,7 +195,7 @@ class Engine:
 
     def _call_row(
         self,
-        plan: _Plan,
+        plan: PreparedTurn,
         *,
         usage: Usage,
         usage_source: UsageSource,
@@ -199,14 +225,14 @@ class Engine:
             error=error,
         )
 
-    def _estimate(self, plan: _Plan, partial: str) -> Usage:
+    def _estimate(self, plan: PreparedTurn, partial: str) -> Usage:
         assert plan.request is not None
         return Usage(
             prompt_tokens=plan.tokenizer.count_messages(plan.request.messages),  # type: ignore[arg-type]
             completion_tokens=plan.tokenizer.count(partial),
         )
 
-    def _record_failure(self, plan: _Plan, exc: ProviderError, started: float) -> int | None:
+    def _record_failure(self, plan: PreparedTurn, exc: ProviderError, started: float) -> int | None:
         if isinstance(exc, StreamInterrupted):
             # Tokens generated before the cut are billed; count what arrived.
             call = self._call_row(
@@ -223,9 +249,11 @@ class Engine:
                 plan, usage=Usage(), usage_source="none", status="error", started=started, error=str(exc)
             )
             texts = []
-        return self.store.record(conversation=plan.conversation, is_new=plan.is_new, call=call, texts=texts)
+        call_id = self.store.record(conversation=plan.conversation, is_new=plan.is_new, call=call, texts=texts)
+        self._notify(call)
+        return call_id
 
-    def _record_success(self, plan: _Plan, completion: Completion, started: float) -> TurnResult:
+    def _record_success(self, plan: PreparedTurn, completion: Completion, started: float) -> TurnResult:
         usage_source: UsageSource = "reported"
         usage = completion.usage
         if usage is None:  # a server that ignores stream_options.include_usage
@@ -238,9 +266,14 @@ class Engine:
         call_id = self.store.record(
             conversation=plan.conversation, is_new=plan.is_new, call=call, texts=self._stored(plan, reply)
         )
+        self._notify(call)
         return self._result(plan, reply, usage=usage, call=call, call_id=call_id)
 
-    def _record_guard(self, plan: _Plan) -> TurnResult:
+    def _notify(self, call: Call) -> None:
+        if self.on_call is not None:
+            self.on_call(call)
+
+    def _record_guard(self, plan: PreparedTurn) -> TurnResult:
         assert plan.guard is not None
         self.store.record(
             conversation=plan.conversation, is_new=plan.is_new, call=None, texts=self._stored(plan, plan.guard.text)
@@ -259,7 +292,7 @@ class Engine:
             guard_reason=plan.guard.reason,
         )
 
-    def _result(self, plan: _Plan, reply: str, *, usage: Usage, call: Call, call_id: int | None) -> TurnResult:
+    def _result(self, plan: PreparedTurn, reply: str, *, usage: Usage, call: Call, call_id: int | None) -> TurnResult:
         return TurnResult(
             conversation_id=plan.conversation.id,
             reply=reply,
@@ -275,8 +308,12 @@ class Engine:
 
     # -- running --------------------------------------------------------------
 
-    async def turn(self, request: TurnRequest) -> TurnResult:
-        plan = await asyncio.to_thread(self._plan_sync, request)
+    async def prepare(self, request: TurnRequest) -> PreparedTurn:
+        """Check a turn before running it: unknown bot, bad message, budget, strategy."""
+        return await asyncio.to_thread(self._prepare_sync, request)
+
+    async def turn(self, request: TurnRequest | PreparedTurn) -> TurnResult:
+        plan = request if isinstance(request, PreparedTurn) else await self.prepare(request)
         if plan.guard is not None:
             return await asyncio.to_thread(self._record_guard, plan)
         assert plan.request is not None
@@ -288,9 +325,9 @@ class Engine:
             raise
         return await asyncio.to_thread(self._record_success, plan, completion, started)
 
-    async def stream(self, request: TurnRequest) -> AsyncIterator[Delta | TurnResult]:
+    async def stream(self, request: TurnRequest | PreparedTurn) -> AsyncIterator[Delta | TurnResult]:
         """Deltas as they arrive, then one TurnResult. Closing the iterator early ledgers an aborted call."""
-        plan = await asyncio.to_thread(self._plan_sync, request)
+        plan = request if isinstance(request, PreparedTurn) else await self.prepare(request)
         if plan.guard is not None:
             result = await asyncio.to_thread(self._record_guard, plan)
             yield Delta(result.reply)

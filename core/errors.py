@@ -67,3 +67,16 @@ class StreamInterrupted(ProviderError):
     def __init__(self, message: str, *, partial_text: str = "", call_id: int | None = None) -> None:
         super().__init__(message, call_id=call_id)
         self.partial_text = partial_text
+
+
+class BudgetExceeded(DomainbotsError):
+    """A bot spent its monthly budget; chat stops until the month turns or the budget grows."""
+
+    def __init__(self, bot: str, spent_usd: str, budget_usd: str) -> None:
+        super().__init__(
+            f"bot {bot!r} has spent ${spent_usd} of its ${budget_usd} monthly budget; "
+            f"raise budget.monthly_usd in its profile or wait for the new month"
+        )
+        self.bot = bot
+        self.spent_usd = spent_usd
+        self.budget_usd = budget_usd

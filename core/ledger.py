@@ -100,3 +100,26 @@ class StrategySwitch(SQLModel, table=True):
     to_rollout: float = 0.0
     actor: str = Field(max_length=100)
     created_at: datetime = Field(default_factory=utcnow)
+
+
+class ApiKey(SQLModel, table=True):
+    """An API key: only its hash is kept; the secret is shown once, at creation."""
+
+    __tablename__ = "api_keys"
+
+    id: str = Field(primary_key=True, max_length=16)  # the public part of the key, e.g. 3f9a1c0b
+    name: str = Field(index=True, max_length=100)
+    scope: str = Field(max_length=10)  # chat | admin
+    secret_sha256: str = Field(max_length=64)
+    created_at: datetime = Field(default_factory=utcnow)
+    revoked_at: datetime | None = None
+
+
+class Feedback(SQLModel, table=True):
+    __tablename__ = "feedback"
+
+    id: int | None = Field(default=None, primary_key=True)
+    conversation_id: str = Field(foreign_key="conversations.id", index=True, max_length=32)
+    rating: int  # 1 or -1
+    comment: str | None = None
+    created_at: datetime = Field(default_factory=utcnow)

@@ -14,7 +14,7 @@ from sqlalchemy import case, func
 from sqlalchemy.sql import ColumnElement
 from sqlmodel import Session, select
 
-from core.ledger import Call
+from core.ledger import Call, Conversation, Feedback
 from core.money import derived
 from core.pricing import PriceTable, from_nanos
 from core.usage import Usage
@@ -150,3 +150,112 @@ def project(
             )
         )
     return scenarios
+
+
+@dataclass(frozen=True)
+class StrategyStats:
+    strategy: str
+    conversations: int
+    calls: int
+    errors: int  # calls whose status is not ok
+    prompt_tokens: int
+    cached_tokens: int
+    completion_tokens: int
+    cost_usd: Decimal
+    latency_p50_ms: int | None  # of ok calls, nearest rank
+    latency_p95_ms: int | None
+    feedback_up: int
+    feedback_down: int
+
+    @property
+    def cost_per_conversation_usd(self) -> Decimal | None:
+        return derived(self.cost_usd / self.conversations) if self.conversations else None
+
+    @property
+    def error_rate(self) -> float:
+        return self.errors / self.calls if self.calls else 0.0
+
+
+def _percentile_rank(n: ColumnElement[int], percent: int) -> ColumnElement[int]:
+    # Nearest-rank percentile: the ceil(p * n)-th value, in integer arithmetic every SQL dialect shares.
+    return (n * percent + 99) // 100
+
+
+def compare(session: Session, bot: str, since: date | None = None) -> list[StrategyStats]:
+    """Each strategy of a bot side by side, aggregated in SQL."""
+    scope = [Call.bot == bot]
+    if since:
+        scope.append(Call.created_at >= _start_of(since))
+    totals = session.exec(
+        select(
+            Call.strategy,
+            func.count(func.distinct(Call.conversation_id)),
+            func.count(),
+            func.coalesce(func.sum(case((Call.status == "ok", 0), else_=1)), 0),
+            func.coalesce(func.sum(Call.prompt_tokens), 0),
+            func.coalesce(func.sum(Call.cached_tokens), 0),
+            func.coalesce(func.sum(Call.completion_tokens), 0),
+            func.coalesce(func.sum(Call.cost_nanousd), 0),
+        )
+        .where(*scope)
+        .group_by(Call.strategy)
+    ).all()
+
+    ranked = (
+        select(
+            Call.strategy.label("strategy"),  # type: ignore[attr-defined]
+            Call.latency_ms.label("latency"),  # type: ignore[attr-defined]
+            func.row_number().over(partition_by=Call.strategy, order_by=Call.latency_ms).label("rank"),
+            func.count().over(partition_by=Call.strategy).label("n"),
+        )
+        .where(*scope, Call.status == "ok")
+        .subquery()
+    )
+    latencies = {
+        strategy: (p50, p95)
+        for strategy, p50, p95 in session.exec(
+            select(
+                ranked.c.strategy,
+                func.min(case((ranked.c.rank == _percentile_rank(ranked.c.n, 50), ranked.c.latency))),
+                func.min(case((ranked.c.rank == _percentile_rank(ranked.c.n, 95), ranked.c.latency))),
+            ).group_by(ranked.c.strategy)
+        )
+    }
+
+    feedback_scope = [Conversation.bot == bot]
+    if since:
+        feedback_scope.append(Feedback.created_at >= _start_of(since))
+    votes = {
+        strategy: (int(up), int(down))
+        for strategy, up, down in session.exec(
+            select(
+                Conversation.strategy,
+                func.coalesce(func.sum(case((Feedback.rating > 0, 1), else_=0)), 0),
+                func.coalesce(func.sum(case((Feedback.rating < 0, 1), else_=0)), 0),
+            )
+            .join(Conversation, Conversation.id == Feedback.conversation_id)  # type: ignore[arg-type]
+            .where(*feedback_scope)
+            .group_by(Conversation.strategy)
+        )
+    }
+    stats = []
+    for strategy, conversations, calls, errors, prompt, cached, completion, nanos in totals:
+        p50, p95 = latencies.get(strategy, (None, None))
+        up, down = votes.get(strategy, (0, 0))
+        stats.append(
+            StrategyStats(
+                strategy=strategy,
+                conversations=int(conversations),
+                calls=int(calls),
+                errors=int(errors),
+                prompt_tokens=int(prompt),
+                cached_tokens=int(cached),
+                completion_tokens=int(completion),
+                cost_usd=from_nanos(int(nanos)),
+                latency_p50_ms=int(p50) if p50 is not None else None,
+                latency_p95_ms=int(p95) if p95 is not None else None,
+                feedback_up=up,
+                feedback_down=down,
+            )
+        )
+    return sorted(stats, key=lambda s: s.strategy)

@@ -1,0 +1,88 @@
+"""API keys: created with a secret shown once, kept as a SHA-256 hash, checked in constant time.
+
+A key reads ``dbk_<id>_<secret>``. The id is public (it names the key in logs and
+owns its conversations); the secret is 256 random bits, so a plain SHA-256 is a
+sound way to keep it (no password stretching is needed for random secrets).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from typing import Literal
+
+from sqlmodel import col, select
+
+from core.db import Database
+from core.errors import InvalidInput, NotFound
+from core.ledger import ApiKey, utcnow
+
+Scope = Literal["chat", "admin"]
+SCOPES: tuple[Scope, ...] = ("chat", "admin")
+PREFIX = "dbk"
+
+
+@dataclass(frozen=True)
+class CreatedKey:
+    key: ApiKey
+    secret: str  # the whole key, shown to the user once
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def create(database: Database, name: str, scope: str) -> CreatedKey:
+    if scope not in SCOPES:
+        raise InvalidInput(f"scope must be one of {', '.join(SCOPES)}, not {scope!r}")
+    name = name.strip()
+    if not name:
+        raise InvalidInput("a key needs a name, e.g. --name web-frontend")
+    with database.session() as session:
+        if session.exec(select(ApiKey).where(ApiKey.name == name, col(ApiKey.revoked_at).is_(None))).first():
+            raise InvalidInput(f"an active key is already named {name!r}; revoke it or pick another name")
+        key_id = secrets.token_hex(4)
+        full = f"{PREFIX}_{key_id}_{secrets.token_urlsafe(32)}"
+        key = ApiKey(id=key_id, name=name, scope=scope, secret_sha256=_digest(full))
+        session.add(key)
+        session.commit()
+        return CreatedKey(key=key, secret=full)
+
+
+def verify(database: Database, presented: str) -> ApiKey | None:
+    """The active key this secret belongs to, or None."""
+    parts = presented.split("_", 2)
+    if len(parts) != 3 or parts[0] != PREFIX:
+        return None
+    with database.session() as session:
+        key = session.get(ApiKey, parts[1])
+    if key is None or key.revoked_at is not None:
+        return None
+    return key if hmac.compare_digest(key.secret_sha256, _digest(presented)) else None
+
+
+def listing(database: Database) -> list[ApiKey]:
+    with database.session() as session:
+        return list(session.exec(select(ApiKey).order_by(col(ApiKey.created_at))))
+
+
+def revoke(database: Database, name: str) -> ApiKey:
+    with database.session() as session:
+        key = session.exec(select(ApiKey).where(ApiKey.name == name, col(ApiKey.revoked_at).is_(None))).first()
+        if key is None:
+            raise NotFound(f"no active key named {name!r}; `domainbots keys list` shows them")
+        key.revoked_at = utcnow()
+        session.add(key)
+        session.commit()
+        return key
+
+
+def ensure_admin(database: Database) -> CreatedKey | None:
+    """On a first start, make an admin key (returned once, to be printed); None when one exists."""
+    with database.session() as session:
+        active = session.exec(select(ApiKey).where(ApiKey.scope == "admin", col(ApiKey.revoked_at).is_(None)))
+        if active.first() is not None:
+            return None
+    return create(database, f"admin-{secrets.token_hex(2)}", "admin")
