@@ -8,14 +8,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
 
 from sqlalchemy import case, func
 from sqlalchemy.sql import ColumnElement
 from sqlmodel import Session, select
 
 from core.ledger import Call, Conversation, Feedback
-from core.money import derived
+from core.money import derived, usd_digits
 from core.pricing import PriceTable, from_nanos
 from core.usage import Usage
 
@@ -259,3 +259,49 @@ def compare(session: Session, bot: str, since: date | None = None) -> list[Strat
             )
         )
     return sorted(stats, key=lambda s: s.strategy)
+
+
+def cost_document(report: CostReport) -> dict[str, Any]:
+    """The JSON shape `costs --format json` and `GET /v1/costs` share (SPEC 7 and 8)."""
+    return {
+        "group_by": report.group_by,
+        "rows": [
+            {
+                report.group_by: r.key,
+                "calls": r.calls,
+                "errors": r.errors,
+                "prompt_tokens": r.prompt_tokens,
+                "cached_tokens": r.cached_tokens,
+                "completion_tokens": r.completion_tokens,
+                "cost_usd": usd_digits(r.cost_usd),
+            }
+            for r in report.rows
+        ],
+        "total_usd": usd_digits(report.total_usd),
+    }
+
+
+def compare_document(bot: str, stats: list[StrategyStats]) -> dict[str, Any]:
+    return {
+        "bot": bot,
+        "strategies": [
+            {
+                "strategy": s.strategy,
+                "conversations": s.conversations,
+                "calls": s.calls,
+                "errors": s.errors,
+                "error_rate": round(s.error_rate, 4),
+                "prompt_tokens": s.prompt_tokens,
+                "cached_tokens": s.cached_tokens,
+                "completion_tokens": s.completion_tokens,
+                "cost_usd": usd_digits(s.cost_usd),
+                "cost_per_conversation_usd": (
+                    usd_digits(s.cost_per_conversation_usd) if s.cost_per_conversation_usd is not None else None
+                ),
+                "latency_p50_ms": s.latency_p50_ms,
+                "latency_p95_ms": s.latency_p95_ms,
+                "feedback": {"up": s.feedback_up, "down": s.feedback_down},
+            }
+            for s in stats
+        ],
+    }

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from core.db import Database, open_database
 from core.engine import Engine
 from core.hooks import available_bots
+from core.ledger import Call
 from core.pricing import PriceTable
 from core.profiles import Profiles, load_profiles
 from core.providers import Provider, make_provider
@@ -36,8 +38,14 @@ class Runtime:
             self._provider = make_provider(self.settings)
         return self._provider
 
-    def engine(self) -> Engine:
-        return Engine(profiles=self.profiles, prices=self.prices, provider=self.provider, database=self.database)
+    def engine(self, on_call: Callable[[Call], None] | None = None) -> Engine:
+        return Engine(
+            profiles=self.profiles,
+            prices=self.prices,
+            provider=self.provider,
+            database=self.database,
+            on_call=on_call,
+        )
 
     async def aclose(self) -> None:
         if self._provider is not None:

@@ -13,13 +13,14 @@ from core.db import open_database
 from core.errors import InvalidInput
 from core.money import usd, usd_digits
 from core.pricing import PriceTable
-from core.reports import GROUPS, CostFilter
+from core.reports import GROUPS, CostFilter, cost_document
 from core.reports import costs as cost_report
 from core.reports import project as projection
 from core.settings import Settings
 from core.usage import Usage
 
 _count = click.IntRange(min=0)
+COLUMNS = ["calls", "errors", "prompt_tokens", "cached_tokens", "completion_tokens", "cost_usd"]
 
 
 def _day(value: datetime | None):
@@ -173,24 +174,13 @@ def costs(
             group_by,  # type: ignore[arg-type]
             CostFilter(bot=bot, strategy=strategy, since=_day(since), until=_day(until)),
         )
-    fields = ["calls", "errors", "prompt_tokens", "cached_tokens", "completion_tokens", "cost_usd"]
-    records = [
-        {
-            group_by: r.key,
-            "calls": r.calls,
-            "errors": r.errors,
-            "prompt_tokens": r.prompt_tokens,
-            "cached_tokens": r.cached_tokens,
-            "completion_tokens": r.completion_tokens,
-            "cost_usd": usd_digits(r.cost_usd),
-        }
-        for r in report.rows
-    ]
+    document = cost_document(report)
+    records = document["rows"]
     if fmt == "json":
-        emit_json({"group_by": group_by, "rows": records, "total_usd": usd_digits(report.total_usd)})
+        emit_json(document)
     elif fmt == "csv":
         out = io.StringIO()
-        writer = csv.DictWriter(out, fieldnames=[group_by, *fields], lineterminator="\n")
+        writer = csv.DictWriter(out, fieldnames=[group_by, *COLUMNS], lineterminator="\n")
         writer.writeheader()
         writer.writerows(records)
         click.echo(out.getvalue(), nl=False)

@@ -1,0 +1,40 @@
+"""The FastAPI application: `create_app()` is what uvicorn runs (SPEC section 8)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from api import metrics, problems
+from api.limits import MAX_BODY_BYTES, BodyLimitMiddleware
+from api.routes import bots, chat, conversations, costs, health, openai_compat
+from core.runtime import Runtime
+
+
+def create_app(runtime: Runtime | None = None) -> FastAPI:
+    """Build the app; without a runtime, load one from the environment at start-up."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        rt = runtime or Runtime.load()
+        app.state.runtime = rt
+        app.state.engine = rt.engine(on_call=metrics.observe_call)
+        try:
+            yield
+        finally:
+            await rt.aclose()
+
+    app = FastAPI(
+        title="domainbots",
+        version="0.1.0",
+        summary="Domain chatbots with switchable strategies and an exact cost ledger.",
+        lifespan=lifespan,
+    )
+    problems.install(app)
+    for module in (chat, openai_compat, bots, conversations, costs, health):
+        app.include_router(module.router)
+    app.add_middleware(BodyLimitMiddleware, limit=MAX_BODY_BYTES)
+    app.add_middleware(metrics.MetricsMiddleware)
+    return app

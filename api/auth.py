@@ -1,0 +1,45 @@
+"""Bearer keys with a scope: `chat` for the chat routes, `admin` for everything."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from api.problems import ApiProblem
+from core import keys
+from core.ledger import ApiKey
+
+_bearer = HTTPBearer(auto_error=False, description="An API key: `domainbots keys create --name NAME --scope chat`")
+_CHALLENGE = {"WWW-Authenticate": "Bearer"}
+
+
+def authenticated(
+    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> ApiKey:
+    if credentials is None:
+        raise ApiProblem(401, "no API key: send `Authorization: Bearer <key>`", _CHALLENGE)
+    key = keys.verify(request.app.state.runtime.database, credentials.credentials)
+    if key is None:
+        raise ApiProblem(401, "this API key is not valid or has been revoked", _CHALLENGE)
+    return key
+
+
+def chat_key(key: Annotated[ApiKey, Depends(authenticated)]) -> ApiKey:
+    return key  # both scopes may chat
+
+
+def admin_key(key: Annotated[ApiKey, Depends(authenticated)]) -> ApiKey:
+    if key.scope != "admin":
+        raise ApiProblem(403, f"key {key.name!r} has the {key.scope!r} scope; this route needs an admin key")
+    return key
+
+
+ChatKey = Annotated[ApiKey, Depends(chat_key)]
+AdminKey = Annotated[ApiKey, Depends(admin_key)]
+
+
+def owner_of(key: ApiKey) -> str | None:
+    """Whose conversations a key may read: its own, or (admin) everyone's."""
+    return None if key.scope == "admin" else key.id

@@ -1,0 +1,58 @@
+"""`domainbots keys`: API keys for the HTTP API."""
+
+from __future__ import annotations
+
+import click
+
+from api.cli.output import emit_json, table
+from core import keys as api_keys
+from core.db import open_database
+from core.settings import Settings
+
+
+@click.group()
+def keys() -> None:
+    """API keys (only their hashes are stored)."""
+
+
+@keys.command()
+@click.option("--name", required=True, help="What the key is for, e.g. web-frontend.")
+@click.option("--scope", type=click.Choice(list(api_keys.SCOPES)), required=True)
+def create(name: str, scope: str) -> None:
+    """Create a key; its secret is printed alone on the last line, once."""
+    created = api_keys.create(open_database(Settings().database_url), name, scope)
+    click.echo(f"created {scope} key {created.key.name!r} (id {created.key.id}); it is shown only now:", err=True)
+    click.echo(created.secret)
+
+
+@keys.command(name="list")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+def list_keys(as_json: bool) -> None:
+    """Every key, active or revoked."""
+    found = api_keys.listing(open_database(Settings().database_url))
+    docs = [
+        {
+            "id": k.id,
+            "name": k.name,
+            "scope": k.scope,
+            "created_at": k.created_at.isoformat(),
+            "revoked_at": k.revoked_at.isoformat() if k.revoked_at else None,
+        }
+        for k in found
+    ]
+    if as_json:
+        emit_json({"keys": docs})
+        return
+    rows = [[d["id"], d["name"], d["scope"], d["created_at"][:19], (d["revoked_at"] or "")[:19]] for d in docs]
+    click.echo(table(["id", "name", "scope", "created (UTC)", "revoked (UTC)"], rows))
+
+
+@keys.command()
+@click.argument("name")
+def revoke(name: str) -> None:
+    """Revoke the active key called NAME; requests with it get 401 from now on."""
+    key = api_keys.revoke(open_database(Settings().database_url), name)
+    click.echo(f"revoked {key.scope} key {key.name!r} (id {key.id})")
+
+
+COMMANDS = [keys]

@@ -1,0 +1,85 @@
+"""Prometheus metrics: HTTP traffic, and tokens, cost and errors by bot and strategy.
+
+With several workers, `domainbots serve` sets PROMETHEUS_MULTIPROC_DIR so that any
+worker's /metrics reports all of them. The ledger stays the exact record of money;
+these counters are for dashboards and alerts.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from core.ledger import Call
+
+REQUESTS = Counter("domainbots_http_requests", "HTTP requests.", ["route", "method", "status"])
+LATENCY = Histogram(
+    "domainbots_http_request_duration_seconds",
+    "Time to the end of the response (streams included).",
+    ["route"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
+)
+CALLS = Counter("domainbots_llm_calls", "Model calls, by outcome.", ["bot", "strategy", "status"])
+TOKENS = Counter("domainbots_tokens", "Tokens of model calls.", ["bot", "strategy", "kind"])
+COST = Counter("domainbots_cost_usd", "Cost of model calls in USD (the ledger has exact figures).", ["bot", "strategy"])
+PROVIDER_ERRORS = Counter("domainbots_provider_errors", "Failed or cut model calls.", ["bot", "strategy", "status"])
+
+CONTENT_TYPE = CONTENT_TYPE_LATEST
+
+
+def observe_call(call: Call) -> None:
+    CALLS.labels(call.bot, call.strategy, call.status).inc()
+    TOKENS.labels(call.bot, call.strategy, "prompt").inc(call.prompt_tokens)
+    TOKENS.labels(call.bot, call.strategy, "cached").inc(call.cached_tokens)
+    TOKENS.labels(call.bot, call.strategy, "completion").inc(call.completion_tokens)
+    COST.labels(call.bot, call.strategy).inc(float(call.cost_usd))
+    if call.status != "ok":
+        PROVIDER_ERRORS.labels(call.bot, call.strategy, call.status).inc()
+
+
+def render() -> bytes:
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+        return generate_latest(registry)
+    return generate_latest(REGISTRY)
+
+
+class MetricsMiddleware:
+    """Counts requests by route template (not raw path, so ids do not explode the labels)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def send_wrapper(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        finally:
+            route: Any = scope.get("route")
+            template = getattr(route, "path", "unmatched")
+            REQUESTS.labels(template, scope["method"], str(status)).inc()
+            LATENCY.labels(template).observe(time.perf_counter() - started)

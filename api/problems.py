@@ -1,0 +1,124 @@
+"""Errors as RFC 9457 problem+json, each with a ``detail`` a person can act on.
+
+Every problem also carries an OpenAI-style ``error`` member, so the openai SDK
+(pointed at our /v1) shows the same message in its exceptions.
+"""
+
+from __future__ import annotations
+
+import logging
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from core.errors import (
+    BudgetExceeded,
+    ConfigError,
+    DatabaseUnavailable,
+    DomainbotsError,
+    InvalidInput,
+    NotFound,
+    ProviderError,
+    ProviderTimeout,
+    StrategyUnavailable,
+    UnknownBot,
+)
+
+log = logging.getLogger("domainbots.api")
+
+MEDIA_TYPE = "application/problem+json"
+
+# Most specific first.
+_STATUS: list[tuple[type[DomainbotsError], int]] = [
+    (UnknownBot, 404),
+    (NotFound, 404),
+    (InvalidInput, 422),
+    (StrategyUnavailable, 409),
+    (BudgetExceeded, 402),
+    (ProviderTimeout, 504),
+    (ProviderError, 502),
+    (DatabaseUnavailable, 503),
+    (ConfigError, 500),
+]
+
+
+class ApiProblem(Exception):
+    """A problem raised by the HTTP layer itself (auth, limits)."""
+
+    def __init__(self, status: int, detail: str, headers: dict[str, str] | None = None, **extra: Any) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+        self.headers = headers
+        self.extra = extra
+
+
+def problem(
+    status: int, detail: str, request: Request | None = None, headers: dict[str, str] | None = None, **extra: Any
+) -> JSONResponse:
+    phrase = HTTPStatus(status).phrase
+    body: dict[str, Any] = {
+        "type": "about:blank",
+        "title": phrase,
+        "status": status,
+        "detail": detail,
+        **extra,
+        "error": {"message": detail, "type": phrase.lower().replace(" ", "_"), "code": status},
+    }
+    if request is not None:
+        body["instance"] = request.url.path
+    return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
+
+
+def status_of(exc: DomainbotsError) -> int:
+    return next((status for kind, status in _STATUS if isinstance(exc, kind)), 400)
+
+
+def _extra(exc: DomainbotsError) -> dict[str, Any]:
+    if isinstance(exc, UnknownBot):
+        return {"bots": exc.known}
+    if isinstance(exc, BudgetExceeded):
+        return {"spent_usd": exc.spent_usd, "budget_usd": exc.budget_usd}
+    if isinstance(exc, ProviderError) and exc.call_id is not None:
+        return {"call_id": exc.call_id}
+    return {}
+
+
+def _field(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    return ".".join(parts) or str(loc[0]) if loc else "(request)"
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(DomainbotsError)
+    async def _domain(request: Request, exc: DomainbotsError) -> JSONResponse:
+        status = status_of(exc)
+        if status >= 500:
+            log.warning("%s %s: %s", request.method, request.url.path, exc)
+        return problem(status, str(exc), request, **_extra(exc))
+
+    @app.exception_handler(ApiProblem)
+    async def _api(request: Request, exc: ApiProblem) -> JSONResponse:
+        return problem(exc.status, exc.detail, request, exc.headers, **exc.extra)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [{"field": _field(tuple(e["loc"])), "message": e["msg"]} for e in exc.errors()]
+        detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors) or "the request is not valid"
+        return problem(422, detail, request, errors=errors)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        detail = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
+        if exc.status_code == 404 and detail == "Not Found":
+            detail = f"no route {request.method} {request.url.path}; the API is described at /docs"
+        return problem(exc.status_code, detail, request, getattr(exc, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def _bug(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return problem(500, "internal error; the server log has the details", request)

@@ -1,0 +1,24 @@
+"""What routes take from the running app."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from core.engine import Engine
+from core.runtime import Runtime
+
+
+def runtime(request: Request) -> Runtime:
+    return request.app.state.runtime
+
+
+def engine(request: Request) -> Engine:
+    return request.app.state.engine
+
+
+RuntimeDep = Annotated[Runtime, Depends(runtime)]
+EngineDep = Annotated[Engine, Depends(engine)]
+
+PROBLEM = {"content": {"application/problem+json": {}}}

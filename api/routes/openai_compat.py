@@ -1,0 +1,190 @@
+"""The OpenAI protocol: `POST /v1/chat/completions` and `GET /v1/models`, with a bot as the model.
+
+Clients send the whole transcript each time; a new conversation is recorded for the
+request unless `X-Conversation-Id` names one to continue (then the stored history is
+used and only the last user message is taken). The bot's instructions always lead:
+a client's system text is added after them and cannot replace them.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import AsyncIterator
+from contextlib import aclosing
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Header, Response
+from fastapi.responses import StreamingResponse
+from fastapi.sse import format_sse_event
+from openai.types import CompletionUsage, Model
+from openai.types.chat import ChatCompletion, ChatCompletionChunk
+from openai.types.completion_usage import PromptTokensDetails
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.auth import ChatKey, owner_of
+from api.problems import status_of
+from api.routes.deps import PROBLEM, EngineDep, RuntimeDep
+from core.engine import Engine, PreparedTurn, TurnRequest, TurnResult
+from core.errors import InvalidInput, ProviderError
+from core.messages import ChatMessage
+from core.providers.base import Delta
+
+router = APIRouter(tags=["openai"])
+
+
+class ContentPart(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    type: str
+    text: str | None = None
+
+
+class InMessage(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    role: Literal["system", "developer", "user", "assistant", "tool", "function"]
+    content: str | list[ContentPart] | None = None
+
+    def text(self) -> str:
+        if isinstance(self.content, list):
+            return "".join(part.text or "" for part in self.content if part.type == "text")
+        return self.content or ""
+
+
+class StreamOptions(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    include_usage: bool = False
+
+
+class CompletionBody(BaseModel):
+    """OpenAI's chat completion request; sampling settings come from the bot's profile."""
+
+    model_config = ConfigDict(extra="allow")
+    model: str = Field(description="The bot's name.", max_length=40)
+    messages: list[InMessage] = Field(min_length=1)
+    stream: bool = False
+    stream_options: StreamOptions | None = None
+
+
+def _turn_request(body: CompletionBody, conversation_id: str | None, owner: str | None) -> TurnRequest:
+    last = body.messages[-1]
+    if last.role != "user" or not last.text().strip():
+        raise InvalidInput("the last message must be the user's, with text content")
+    system = "\n\n".join(m.text() for m in body.messages if m.role in ("system", "developer") and m.text().strip())
+    history: list[ChatMessage] = [
+        {"role": m.role, "content": m.text()}  # type: ignore[typeddict-item]
+        for m in body.messages[:-1]
+        if m.role in ("user", "assistant") and m.text().strip()
+    ]
+    return TurnRequest(
+        bot=body.model,
+        message=last.text(),
+        conversation_id=conversation_id,
+        owner=owner,
+        history=tuple(history),
+        client_system=system or None,
+    )
+
+
+def _usage(result: TurnResult) -> CompletionUsage:
+    u = result.usage
+    return CompletionUsage(
+        prompt_tokens=u.prompt_tokens,
+        completion_tokens=u.completion_tokens,
+        total_tokens=u.total_tokens,
+        prompt_tokens_details=PromptTokensDetails(cached_tokens=u.cached_tokens),
+    )
+
+
+def _chunk(ident: str, bot: str, created: int, delta: dict[str, Any], finish: str | None = None) -> bytes:
+    chunk = ChatCompletionChunk.model_validate(
+        {
+            "id": ident,
+            "object": "chat.completion.chunk",
+            "created": created,
+            "model": bot,
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+        }
+    )
+    return format_sse_event(data_str=chunk.model_dump_json(exclude_none=True))
+
+
+async def _events(engine: Engine, prepared: PreparedTurn, bot: str, include_usage: bool) -> AsyncIterator[bytes]:
+    ident = f"chatcmpl-{prepared.conversation.id}"
+    created = int(time.time())
+    yield _chunk(ident, bot, created, {"role": "assistant", "content": ""})
+    async with aclosing(engine.stream(prepared)) as items:
+        try:
+            async for item in items:
+                if isinstance(item, Delta):
+                    yield _chunk(ident, bot, created, {"content": item.text})
+                    continue
+                yield _chunk(ident, bot, created, {}, "stop")
+                if include_usage:
+                    usage = ChatCompletionChunk(
+                        id=ident,
+                        object="chat.completion.chunk",
+                        created=created,
+                        model=bot,
+                        choices=[],
+                        usage=_usage(item),
+                    )
+                    yield format_sse_event(data_str=usage.model_dump_json(exclude_none=True))
+        except ProviderError as exc:
+            # As OpenAI does mid-stream: an error event; the SDK raises it to the caller.
+            error = {"error": {"message": str(exc), "type": "upstream_error", "code": status_of(exc)}}
+            yield format_sse_event(data_str=json.dumps(error))
+            return
+    yield b"data: [DONE]\n\n"
+
+
+@router.post(
+    "/v1/chat/completions",
+    response_model=ChatCompletion,
+    response_model_exclude_none=True,
+    responses={
+        200: {"content": {"text/event-stream": {}}, "description": "JSON, or SSE chunks with `stream: true`."},
+        **dict.fromkeys((401, 402, 404, 409, 413, 422, 502, 504), PROBLEM),
+    },
+)
+async def chat_completions(
+    body: CompletionBody,
+    key: ChatKey,
+    engine: EngineDep,
+    response: Response,
+    x_conversation_id: Annotated[str | None, Header(max_length=64)] = None,
+):
+    """OpenAI-compatible chat: `model` names the bot; `X-Conversation-Id` continues a conversation."""
+    prepared = await engine.prepare(_turn_request(body, x_conversation_id, owner_of(key)))
+    headers = {"X-Conversation-Id": prepared.conversation.id}
+    if body.stream:
+        include_usage = bool(body.stream_options and body.stream_options.include_usage)
+        return StreamingResponse(
+            _events(engine, prepared, body.model, include_usage),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-cache", **headers},
+        )
+    result = await engine.turn(prepared)
+    response.headers.update(headers)
+    return ChatCompletion(
+        id=f"chatcmpl-{result.conversation_id}-{result.call_id or 0}",
+        object="chat.completion",
+        created=int(time.time()),
+        model=body.model,
+        choices=[
+            {"index": 0, "message": {"role": "assistant", "content": result.reply}, "finish_reason": "stop"}  # type: ignore[list-item]
+        ],
+        usage=_usage(result),
+    )
+
+
+class ModelList(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[Model]
+
+
+@router.get("/v1/models", response_model=ModelList, responses={401: PROBLEM})
+async def models(key: ChatKey, runtime: RuntimeDep) -> ModelList:
+    """The bots, as OpenAI lists models."""
+    return ModelList(
+        data=[Model(id=p.name, object="model", created=0, owned_by="domainbots") for p in runtime.profiles]
+    )

@@ -1,0 +1,42 @@
+"""Shapes shared by several routes."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel
+
+from core.engine import TurnResult
+from core.money import usd_digits
+
+
+class UsageOut(BaseModel):
+    prompt_tokens: int
+    cached_tokens: int
+    completion_tokens: int
+
+
+class ChatReply(BaseModel):
+    conversation_id: str
+    reply: str
+    strategy: str
+    model: str | None
+    language: str
+    usage: UsageOut
+    cost_usd: str
+    usage_source: str
+
+    @classmethod
+    def of(cls, result: TurnResult) -> ChatReply:
+        return cls(
+            conversation_id=result.conversation_id,
+            reply=result.reply,
+            strategy=result.strategy,
+            model=result.model,
+            language=result.language,
+            usage=UsageOut(
+                prompt_tokens=result.usage.prompt_tokens,
+                cached_tokens=result.usage.cached_tokens,
+                completion_tokens=result.usage.completion_tokens,
+            ),
+            cost_usd=usd_digits(result.cost_usd),
+            usage_source=result.usage_source,
+        )
