@@ -11,6 +11,8 @@ import pytest
 
 from core.runtime import Runtime
 from core.settings import Settings
+from tests.apiserver import ApiServer
+from tests.apiserver import start as start_api
 from tests.fakeopenai import FakeOpenAI
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -146,3 +148,10 @@ def cli_env(fake: FakeOpenAI, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     return env
+
+
+@pytest.fixture
+def api(settings: Settings) -> Iterator[ApiServer]:
+    server = start_api(settings)
+    yield server
+    server.stop()
