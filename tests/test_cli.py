@@ -204,3 +204,31 @@ def test_the_installed_console_script_end_to_end(cli_env: dict, fake: FakeOpenAI
     costs = subprocess.run([exe, "costs", "--by", "strategy"], capture_output=True, text=True, timeout=60)
     assert costs.returncode == 0
     assert costs.stdout.splitlines()[2].split()[:3] == ["prompt", "1", "0"]
+
+
+def test_keys_create_list_revoke(cli_env: dict) -> None:
+    created = run("keys", "create", "--name", "web", "--scope", "chat")
+    assert created.exit_code == 0
+    secret = created.stdout.strip().splitlines()[-1]
+    assert secret.startswith("dbk_")
+    assert "shown only now" in created.stderr
+    listed = json.loads(run("keys", "list", "--json").stdout)["keys"]
+    assert [(k["name"], k["scope"], k["revoked_at"]) for k in listed] == [("web", "chat", None)]
+    assert secret not in run("keys", "list").stdout
+    assert "already named 'web'" in one_clear_line(run("keys", "create", "--name", "web", "--scope", "admin"))
+    assert run("keys", "revoke", "web").exit_code == 0
+    assert json.loads(run("keys", "list", "--json").stdout)["keys"][0]["revoked_at"] is not None
+    assert "no active key named 'web'" in one_clear_line(run("keys", "revoke", "web"))
+
+
+def test_serve_refuses_to_start_on_a_bad_profile(cli_env: dict, tmp_path: Path, monkeypatch) -> None:
+    write_profile(tmp_path / "bad", HELPDESK.replace("name: helpdesk", "name: Help!"), "helpdesk.yaml")
+    monkeypatch.setenv("DOMAINBOTS_PROFILES_DIR", str(tmp_path / "bad"))
+    assert "name: string should match pattern" in one_clear_line(run("serve", "--port", "0"))
+
+
+def test_serve_refuses_to_start_without_a_provider(cli_env: dict, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("OPENAI_API_KEY")
+    monkeypatch.setenv("DOMAINBOTS_PROVIDER", "auto")
+    line = one_clear_line(run("serve", "--port", "0"))
+    assert "set OPENAI_API_KEY" in line

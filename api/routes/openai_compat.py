@@ -28,6 +28,7 @@ from api.routes.deps import PROBLEM, EngineDep, RuntimeDep
 from core.engine import Engine, PreparedTurn, TurnRequest, TurnResult
 from core.errors import InvalidInput, ProviderError
 from core.messages import ChatMessage
+from core.money import usd_digits
 from core.providers.base import Delta
 
 router = APIRouter(tags=["openai"])
@@ -153,7 +154,9 @@ async def chat_completions(
     response: Response,
     x_conversation_id: Annotated[str | None, Header(max_length=64)] = None,
 ):
-    """OpenAI-compatible chat: `model` names the bot; `X-Conversation-Id` continues a conversation."""
+    """OpenAI-compatible chat: `model` names the bot; `X-Conversation-Id` continues a conversation.
+
+    Answers carry `X-Conversation-Id`, and (not streamed) `X-Strategy` and `X-Cost-USD`."""
     prepared = await engine.prepare(_turn_request(body, x_conversation_id, owner_of(key)))
     headers = {"X-Conversation-Id": prepared.conversation.id}
     if body.stream:
@@ -164,7 +167,8 @@ async def chat_completions(
             headers={"Cache-Control": "no-cache", **headers},
         )
     result = await engine.turn(prepared)
-    response.headers.update(headers)
+    # What OpenAI's schema has no field for travels in headers.
+    response.headers.update({**headers, "X-Strategy": result.strategy, "X-Cost-USD": usd_digits(result.cost_usd)})
     return ChatCompletion(
         id=f"chatcmpl-{result.conversation_id}-{result.call_id or 0}",
         object="chat.completion",
