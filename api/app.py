@@ -19,6 +19,7 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         rt = runtime or Runtime.load()
+        rt.provider  # noqa: B018  (load the model now, once per process, not on the first request)
         app.state.runtime = rt
         app.state.engine = rt.engine(on_call=metrics.observe_call)
         try:

@@ -22,6 +22,7 @@ from core.errors import (
     DomainbotsError,
     InvalidInput,
     NotFound,
+    ProviderBusy,
     ProviderError,
     ProviderTimeout,
     StrategyUnavailable,
@@ -39,6 +40,7 @@ _STATUS: list[tuple[type[DomainbotsError], int]] = [
     (InvalidInput, 422),
     (StrategyUnavailable, 409),
     (BudgetExceeded, 402),
+    (ProviderBusy, 503),
     (ProviderTimeout, 504),
     (ProviderError, 502),
     (DatabaseUnavailable, 503),
@@ -99,7 +101,8 @@ def install(app: FastAPI) -> None:
         status = status_of(exc)
         if status >= 500:
             log.warning("%s %s: %s", request.method, request.url.path, exc)
-        return problem(status, str(exc), request, **_extra(exc))
+        headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, ProviderBusy) else None
+        return problem(status, str(exc), request, headers, **_extra(exc))
 
     @app.exception_handler(ApiProblem)
     async def _api(request: Request, exc: ApiProblem) -> JSONResponse:

@@ -19,7 +19,7 @@ from core import budget
 from core import strategy as strategies
 from core.context import build_messages
 from core.db import Database
-from core.errors import InvalidInput, NotFound, ProviderError, StreamInterrupted
+from core.errors import InvalidInput, NotFound, ProviderBusy, ProviderError, StreamInterrupted
 from core.hooks import BotHooks, GuardReply, Turn, load_hooks
 from core.ledger import Call, Conversation
 from core.messages import ChatMessage
@@ -155,7 +155,8 @@ class Engine:
             language=conversation.language,
         )
         assert config.model is not None
-        tokenizer = tokenizer_for(self.provider.served_model(config.model))
+        served = self.provider.served_model(config.model)
+        tokenizer = tokenizer_for(served)
         guard = hooks.guard(turn)
         if guard is not None:
             return PreparedTurn(profile, hooks, turn, conversation, is_new, guard, None, None, tokenizer)
@@ -174,12 +175,12 @@ class Engine:
             tokenizer=tokenizer,
         )
         chat = ChatRequest(
-            model=config.model,
+            model=served,
             messages=messages,
             temperature=config.temperature,
             max_output_tokens=config.max_output_tokens,
         )
-        price = profile.price(conversation.strategy, self.prices)
+        price = self.provider.own_price(served) or profile.price(conversation.strategy, self.prices)
         return PreparedTurn(profile, hooks, turn, conversation, is_new, None, chat, price, tokenizer)
 
     # -- recording ------------------------------------------------------------
@@ -320,6 +321,8 @@ class Engine:
         started = time.perf_counter()
         try:
             completion = await self.provider.complete(plan.request)
+        except ProviderBusy:
+            raise  # refused before any model call: nothing to ledger
         except ProviderError as exc:
             exc.call_id = await asyncio.to_thread(self._record_failure, plan, exc, started)
             raise
@@ -345,6 +348,8 @@ class Engine:
                         yield item
                     else:
                         completion = item
+        except ProviderBusy:
+            raise
         except ProviderError as exc:
             exc.call_id = await asyncio.to_thread(self._record_failure, plan, exc, started)
             raise

@@ -80,3 +80,11 @@ class BudgetExceeded(DomainbotsError):
         self.bot = bot
         self.spent_usd = spent_usd
         self.budget_usd = budget_usd
+
+
+class ProviderBusy(ProviderError):
+    """The model is at its queue bound; the caller should retry after a pause."""
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

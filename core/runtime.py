@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -22,6 +23,8 @@ class Runtime:
     profiles: Profiles
     database: Database
     _provider: Provider | None = field(default=None, repr=False)
+    # Where slow start-up steps (loading a local model) report progress.
+    announce: Callable[[str], None] = field(default=lambda line: print(f"domainbots: {line}", file=sys.stderr))
 
     @classmethod
     def load(cls, settings: Settings | None = None) -> Runtime:
@@ -35,7 +38,7 @@ class Runtime:
     @property
     def provider(self) -> Provider:
         if self._provider is None:
-            self._provider = make_provider(self.settings)
+            self._provider = make_provider(self.settings, announce=self.announce)
         return self._provider
 
     def engine(self, on_call: Callable[[Call], None] | None = None) -> Engine:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
@@ -16,7 +17,14 @@ class Settings(BaseSettings):
     database_url: str = "sqlite:///./domainbots.db"
     profiles_dir: Path = Path("./profiles")
     provider: Literal["auto", "openai", "local"] = "auto"
-    local_model: Path | None = None
+    local_model: Path | None = None  # None: the packaged gemma-3-270m GGUF
+    local_context_tokens: int = Field(default=4096, ge=512, le=131072)
+    # Requests waiting for the local model beyond this are refused with 503 + Retry-After.
+    local_max_queue: int = Field(default=8, ge=0, le=1000)
+    local_threads: int | None = Field(default=None, ge=1)
+    # A team may price its own hardware: USD per 1M tokens, 0 by default.
+    local_price_input: Decimal = Decimal(0)
+    local_price_output: Decimal = Decimal(0)
     # Seconds for one model call; the SDK retries 429s and 5xx on top of this.
     request_timeout: float = Field(default=60.0, gt=0)
     max_retries: int = Field(default=2, ge=0, le=10)

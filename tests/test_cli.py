@@ -227,8 +227,16 @@ def test_serve_refuses_to_start_on_a_bad_profile(cli_env: dict, tmp_path: Path, 
     assert "name: string should match pattern" in one_clear_line(run("serve", "--port", "0"))
 
 
-def test_serve_refuses_to_start_without_a_provider(cli_env: dict, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_serve_refuses_to_start_with_a_missing_local_model(cli_env: dict, monkeypatch, tmp_path: Path) -> None:
     monkeypatch.delenv("OPENAI_API_KEY")
     monkeypatch.setenv("DOMAINBOTS_PROVIDER", "auto")
+    monkeypatch.setenv("DOMAINBOTS_LOCAL_MODEL", str(tmp_path / "missing.gguf"))
     line = one_clear_line(run("serve", "--port", "0"))
-    assert "set OPENAI_API_KEY" in line
+    assert "missing.gguf: no such file" in line
+
+
+def test_a_file_that_is_not_gguf_is_refused(cli_env: dict, monkeypatch, tmp_path: Path) -> None:
+    (tmp_path / "notes.gguf").write_text("not a model")
+    monkeypatch.setenv("DOMAINBOTS_PROVIDER", "local")
+    monkeypatch.setenv("DOMAINBOTS_LOCAL_MODEL", str(tmp_path / "notes.gguf"))
+    assert "not a GGUF file" in one_clear_line(run("chat", "medical", "--message", "hi"))

@@ -9,6 +9,7 @@ import click
 import uvicorn
 
 from core import keys
+from core.providers import check_provider
 from core.runtime import Runtime
 
 
@@ -21,12 +22,12 @@ def serve(host: str, port: int, workers: int) -> None:
     # Everything that can be wrong is found here, before a worker starts: profiles,
     # the database and its schema, the provider's configuration.
     runtime = Runtime.load()
-    provider = runtime.provider
+    provider = check_provider(runtime.settings)  # each worker loads its model itself
     created = keys.ensure_admin(runtime.database)
     runtime.database.dispose()
     base = f"http://{host}:{port}"
     click.echo(f"domainbots: {len(runtime.profiles)} bots ({', '.join(runtime.profiles.names)})", err=True)
-    click.echo(f"  provider: {provider.name}   database: {runtime.database.safe_url}", err=True)
+    click.echo(f"  provider: {provider}   database: {runtime.database.safe_url}", err=True)
     click.echo(f"  API: {base}/v1   docs: {base}/docs   metrics: {base}/metrics", err=True)
     if created is not None:
         click.echo(f"  first start: created admin key {created.key.name!r}; it is shown only now:", err=True)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from core.messages import ChatMessage
+from core.pricing import Price
 from core.usage import Usage
 
 
@@ -43,6 +44,10 @@ class Provider(Protocol):
 
     def served_model(self, requested: str) -> str:
         """The model a request for ``requested`` really runs on (a local provider has one)."""
+        ...
+
+    def own_price(self, model: str) -> Price | None:
+        """The provider's own price for what it serves, or None to use the price table and profile."""
         ...
 
     async def complete(self, request: ChatRequest) -> Completion: ...

@@ -10,6 +10,7 @@ from openai import AsyncOpenAI
 from openai.types import CompletionUsage
 
 from core.errors import ProviderError, ProviderTimeout, StreamInterrupted
+from core.pricing import Price
 from core.providers.base import ChatRequest, Completion, Delta
 from core.usage import Usage
 
@@ -54,6 +55,9 @@ class OpenAIProvider:
 
     def served_model(self, requested: str) -> str:
         return requested
+
+    def own_price(self, model: str) -> Price | None:
+        return None
 
     def _params(self, request: ChatRequest) -> dict[str, Any]:
         params: dict[str, Any] = {"model": request.model, "messages": request.messages}
