@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from api import metrics, problems
 from api.limits import MAX_BODY_BYTES, BodyLimitMiddleware
 from api.routes import bots, chat, conversations, costs, health, openai_compat
+from core.hooks import load_hooks
 from core.runtime import Runtime
 
 
@@ -19,7 +20,11 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         rt = runtime or Runtime.load()
-        rt.provider  # noqa: B018  (load the model now, once per process, not on the first request)
+        # Costly start-up work happens now, once per process, not on a first request:
+        # the local model, and each bot behaviour's state (hazm, catalogs, rules).
+        rt.provider  # noqa: B018
+        for profile in rt.profiles:
+            load_hooks(profile.bot)
         app.state.runtime = rt
         app.state.engine = rt.engine(on_call=metrics.observe_call)
         try:

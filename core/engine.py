@@ -15,7 +15,7 @@ from contextlib import aclosing
 from dataclasses import dataclass
 from decimal import Decimal
 
-from core import budget
+from core import budget, language
 from core import strategy as strategies
 from core.context import build_messages
 from core.db import Database
@@ -26,6 +26,7 @@ from core.messages import ChatMessage
 from core.pricing import Price, PriceTable, to_nanos
 from core.profiles import Profile, Profiles
 from core.providers.base import ChatRequest, Completion, Delta, Provider
+from core.redaction import redact
 from core.store import Store, StoredText
 from core.tokens import Tokenizer, tokenizer_for
 from core.usage import Usage, UsageSource
@@ -152,7 +153,7 @@ class Engine:
             is_new_conversation=is_new,
             message=request.message,
             history=history,
-            language=conversation.language,
+            language=language.detect(request.message, previous=conversation.language, default=profile.language),
         )
         assert config.model is not None
         served = self.provider.served_model(config.model)
@@ -189,9 +190,14 @@ class Engine:
         if not plan.profile.privacy.store_content:
             texts = [StoredText("user", None)]
             return [*texts, StoredText("assistant", None)] if reply is not None else texts
-        texts = [StoredText("user", plan.hooks.redact(plan.turn, plan.turn.message))]
+        kinds = plan.profile.privacy.redact
+
+        def clean(text: str) -> str:
+            return plan.hooks.redact(plan.turn, redact(text, kinds))
+
+        texts = [StoredText("user", clean(plan.turn.message))]
         if reply is not None:
-            texts.append(StoredText("assistant", plan.hooks.redact(plan.turn, reply)))
+            texts.append(StoredText("assistant", clean(reply)))
         return texts
 
     def _call_row(
@@ -276,6 +282,7 @@ class Engine:
 
     def _record_guard(self, plan: PreparedTurn) -> TurnResult:
         assert plan.guard is not None
+        plan.conversation.language = plan.turn.language or plan.conversation.language
         self.store.record(
             conversation=plan.conversation, is_new=plan.is_new, call=None, texts=self._stored(plan, plan.guard.text)
         )

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError,
 
 from core.errors import PriceNotFound, ProfileError, StrategyUnavailable, UnknownBot
 from core.pricing import Price, PriceTable, Rates, check_rate, custom_price
+from core.redaction import KINDS as REDACTION_KINDS
 
 StrategyName = Literal["prompt", "finetuned"]
 STRATEGIES: tuple[StrategyName, ...] = ("prompt", "finetuned")
@@ -68,6 +69,14 @@ class StrategyConfig(_Strict):
 class Privacy(_Strict):
     store_content: bool = True
     redact: list[str] = []
+
+    @field_validator("redact")
+    @classmethod
+    def _known_kinds(cls, kinds: list[str]) -> list[str]:
+        unknown = sorted(set(kinds) - REDACTION_KINDS)
+        if unknown:
+            raise ValueError(f"unknown kinds {unknown}; expected some of {sorted(REDACTION_KINDS)}")
+        return kinds
 
 
 class Budget(_Strict):

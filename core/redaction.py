@@ -1,0 +1,68 @@
+"""Private data taken out of text before it is stored (the model still sees the turn as sent).
+
+Kinds are named in a profile's ``privacy.redact``. Patterns accept Persian and
+Arabic-Indic digits as well as ASCII (Python's \\d matches all of them).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+
+from core.language import fold_digits
+
+_SEP = r"[ \-]?"
+_ZERO = "[0۰٠]"  # a zero in any of the three digit sets
+
+
+def _iran_national_id_ok(digits: str) -> bool:
+    """The check digit of an Iranian national code (کد ملی)."""
+    code = fold_digits(digits)
+    if len(set(code)) == 1:
+        return False
+    total = sum(int(code[i]) * (10 - i) for i in range(9)) % 11
+    check = int(code[9])
+    return check == total if total < 2 else check == 11 - total
+
+
+_DATE = r"(?:\d{1,4}[/.\-]\d{1,2}[/.\-]\d{1,4}|\d{1,2}\s+[A-Za-z]{3,9}\s+\d{4}|[A-Za-z]{3,9}\s+\d{1,2},?\s+\d{4})"
+
+# (kind, pattern, optional check): most specific first, so an IBAN is not read as a card,
+# nor a checksum-valid national code (which may start 00) as an international phone number.
+_RULES: list[tuple[str, re.Pattern[str], Callable[[str], bool] | None]] = [
+    ("iban", re.compile(r"\bIR(?:" + _SEP + r"\d){24}\b", re.IGNORECASE), None),
+    ("card_number", re.compile(r"(?<!\d)\d{4}" + _SEP + r"\d{4}" + _SEP + r"\d{4}" + _SEP + r"\d{4}(?!\d)"), None),
+    ("email", re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"), None),
+    (
+        "date_of_birth",
+        re.compile(
+            r"(?:\b(?:born(?:\s+on)?|date\s+of\s+birth|DOB|birthday)\b|تاریخ\s*تولد|متولد)\s*(?:is\s+|:\s*)?" + _DATE,
+            re.IGNORECASE,
+        ),
+        None,
+    ),
+    ("iran_national_id", re.compile(r"(?<!\d)\d{10}(?!\d)"), _iran_national_id_ok),
+    (
+        "phone",
+        re.compile(
+            r"(?:\+|" + _ZERO + _ZERO + r")\d{1,3}[\s.\-]?(?:\(?\d{1,4}\)?[\s.\-]?){2,5}\d{2,4}"  # international
+            r"|(?<!\d)" + _ZERO + r"\d{2,3}[\s.\-]?\d{3,4}[\s.\-]?\d{3,4}(?!\d)"  # national, e.g. 0912 345 6789
+            r"|\(\d{3}\)\s?\d{3}[\s.\-]\d{4}|(?<!\d)\d{3}[.\-]\d{3}[.\-]\d{4}(?!\d)"  # North American
+        ),
+        None,
+    ),
+]
+KINDS = frozenset(kind for kind, _, _ in _RULES)
+
+
+def redact(text: str, kinds: Iterable[str]) -> str:
+    wanted = set(kinds)
+    for kind, pattern, check in _RULES:
+        if kind not in wanted:
+            continue
+        label = f"[{kind}]"
+        if check is None:
+            text = pattern.sub(label, text)
+        else:
+            text = pattern.sub(lambda m, c=check, lab=label: lab if c(m.group()) else m.group(), text)
+    return text
