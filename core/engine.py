@@ -8,6 +8,7 @@ Every provider call leaves a ledger row, including failed ones and cut streams.
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -154,6 +155,7 @@ class Engine:
             message=request.message,
             history=history,
             language=language.detect(request.message, previous=conversation.language, default=profile.language),
+            state=json.loads(conversation.bot_state) if conversation.bot_state else {},
         )
         assert config.model is not None
         served = self.provider.served_model(config.model)
@@ -251,6 +253,7 @@ class Engine:
                 error=str(exc),
             )
             texts = self._stored(plan, exc.partial_text or None)
+            self._carry_over(plan)
         else:
             call = self._call_row(
                 plan, usage=Usage(), usage_source="none", status="error", started=started, error=str(exc)
@@ -269,12 +272,18 @@ class Engine:
         call = self._call_row(
             plan, usage=usage, usage_source=usage_source, status="ok", started=started, response_model=completion.model
         )
-        plan.conversation.language = plan.turn.language or plan.conversation.language
+        self._carry_over(plan)
         call_id = self.store.record(
             conversation=plan.conversation, is_new=plan.is_new, call=call, texts=self._stored(plan, reply)
         )
         self._notify(call)
         return self._result(plan, reply, usage=usage, call=call, call_id=call_id)
+
+    @staticmethod
+    def _carry_over(plan: PreparedTurn) -> None:
+        """What the conversation keeps from this turn: its language and the behaviour's state."""
+        plan.conversation.language = plan.turn.language or plan.conversation.language
+        plan.conversation.bot_state = json.dumps(plan.turn.state, ensure_ascii=False) if plan.turn.state else None
 
     def _notify(self, call: Call) -> None:
         if self.on_call is not None:
@@ -282,10 +291,10 @@ class Engine:
 
     def _record_guard(self, plan: PreparedTurn) -> TurnResult:
         assert plan.guard is not None
-        plan.conversation.language = plan.turn.language or plan.conversation.language
-        self.store.record(
-            conversation=plan.conversation, is_new=plan.is_new, call=None, texts=self._stored(plan, plan.guard.text)
-        )
+        self._carry_over(plan)
+        user, *reply = self._stored(plan, plan.guard.text)
+        answer = StoredText("assistant", reply[0].content if reply else None, guard_reason=plan.guard.reason)
+        self.store.record(conversation=plan.conversation, is_new=plan.is_new, call=None, texts=[user, answer])
         return TurnResult(
             conversation_id=plan.conversation.id,
             reply=plan.guard.text,

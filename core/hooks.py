@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cache
 from importlib.metadata import entry_points
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from core.errors import ConfigError
 from core.messages import ChatMessage
@@ -37,6 +37,8 @@ class Turn:
     language: str | None = None
     # Extra system text a hook adds for this turn only (e.g. catalog facts).
     context: list[str] = field(default_factory=list)
+    # The behaviour's own memory of this conversation (kept as JSON between turns).
+    state: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not self.prompt_message:

@@ -29,6 +29,8 @@ class Conversation(SQLModel, table=True):
     language: str | None = Field(default=None, max_length=8)
     # Who may read it: an API key's id, or None for the local command line.
     owner: str | None = Field(default=None, index=True, max_length=64)
+    # What the bot's behaviour keeps between turns (e.g. the writing style chosen), as JSON.
+    bot_state: str | None = None
     created_at: datetime = Field(default_factory=utcnow, index=True)
     updated_at: datetime = Field(default_factory=utcnow)
 
@@ -42,6 +44,8 @@ class Message(SQLModel, table=True):
     # After redaction; None when the profile stores no content.
     content: str | None = None
     call_id: int | None = Field(default=None, foreign_key="calls.id")
+    # Set when a behaviour answered without a model (e.g. emergency routing): why.
+    guard_reason: str | None = Field(default=None, max_length=200)
     created_at: datetime = Field(default_factory=utcnow)
 
 

@@ -22,6 +22,7 @@ HISTORY_READ_LIMIT = 400
 class StoredText:
     role: str
     content: str | None
+    guard_reason: str | None = None
 
 
 class Store:
@@ -74,6 +75,7 @@ class Store:
                         role=text.role,
                         content=text.content,
                         call_id=call_id if text.role == "assistant" else None,
+                        guard_reason=text.guard_reason,
                     )
                 )
             session.commit()

@@ -84,7 +84,7 @@ def test_chat_turn_shows_up_in_costs_by_strategy(cli_env: dict, fake: FakeOpenAI
     turn = run("chat", "medical", "--message", "I have a mild headache", "--json")
     assert turn.exit_code == 0, turn.stderr
     doc = json.loads(turn.stdout)
-    assert doc["reply"] == "echo: I have a mild headache"
+    assert doc["reply"] == "echo: I have a mild headache\n\nThis is general information, not medical advice."
     assert doc["strategy"] == "prompt"
     assert doc["usage"]["prompt_tokens"] > 0
     report = json.loads(run("costs", "--by", "strategy", "--format", "json").stdout)

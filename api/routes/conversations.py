@@ -39,6 +39,7 @@ class MessageOut(BaseModel):
     role: str
     content: str | None
     call_id: int | None
+    guard_reason: str | None = None
     created_at: datetime
 
 
@@ -92,7 +93,10 @@ def get_conversation(conversation_id: ConversationId, key: ChatKey, runtime: Run
         language=conversation.language,
         created_at=conversation.created_at,
         messages=[
-            MessageOut(role=m.role, content=m.content, call_id=m.call_id, created_at=m.created_at) for m in messages
+            MessageOut(
+                role=m.role, content=m.content, call_id=m.call_id, guard_reason=m.guard_reason, created_at=m.created_at
+            )
+            for m in messages
         ],
         calls=[
             CallOut(

@@ -23,6 +23,8 @@ class ChatReply(BaseModel):
     usage: UsageOut
     cost_usd: str
     usage_source: str
+    # Set when the bot answered without a model (e.g. emergency routing), saying why.
+    guard_reason: str | None = None
 
     @classmethod
     def of(cls, result: TurnResult) -> ChatReply:
@@ -39,4 +41,5 @@ class ChatReply(BaseModel):
             ),
             cost_usd=usd_digits(result.cost_usd),
             usage_source=result.usage_source,
+            guard_reason=result.guard_reason,
         )
