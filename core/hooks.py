@@ -39,6 +39,8 @@ class Turn:
     context: list[str] = field(default_factory=list)
     # The behaviour's own memory of this conversation (kept as JSON between turns).
     state: dict[str, Any] = field(default_factory=dict)
+    # What a behaviour's prepare() leaves for its finish() in this turn only.
+    notes: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not self.prompt_message:

@@ -1,0 +1,111 @@
+"""The Farsi retail behaviour: answers grounded in the catalog, in the customer's language.
+
+prepare(): find the products the message names (after normalizing), put only those
+into the prompt as the sole source of prices, stock and warranty; say plainly when
+something is not in the catalog; ask about colloquial amounts ("۵۰ تومن"); tell
+the model which language to answer in.
+
+finish(): whatever the model wrote, a price question about a catalog product ends
+with the catalog's price, so a reply never rests on the model's memory of prices.
+
+Profile options: ``reply_languages`` (default [fa, en]; add ar to answer Arabic in
+Arabic) and ``delivery_days`` (working days to deliver, default 2).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import date
+
+from bots.catalog import Catalog, Product
+from bots.toman import ambiguous_amounts, delivery_date, format_toman, jalali
+from core.hooks import PassThrough, Turn
+from core.language import fold_digits, normalize, warm_up
+
+_ASKS_PRICE = re.compile(r"قیمت|چنده|چند|چقدر|price|cost|how much|سعر|بكم|کتنے", re.IGNORECASE)
+_ASKS_ITEM = re.compile(r"موجود|دارید|دارین|داری|stock|available|have|do you sell|عندكم|يوجد", re.IGNORECASE)
+_LANGUAGE_NAMES = {"fa": "Persian", "en": "English", "ar": "Arabic", "ur": "Urdu"}
+
+
+class FarsiRetailBot(PassThrough):
+    def __init__(self, today: Callable[[], date] = date.today) -> None:
+        warm_up()  # hazm's Normalizer and the detector: once, at start-up
+        self.catalog = Catalog.shipped()
+        self.today = today
+
+    def _fact(self, product: Product, language: str, days: int) -> str:
+        stock = (
+            (f"موجود ({product.stock} عدد)" if language == "fa" else f"in stock ({product.stock})")
+            if product.in_stock
+            else ("ناموجود" if language == "fa" else "out of stock")
+        )
+        when = jalali(delivery_date(self.today(), days), language) if product.in_stock else "-"
+        if language == "fa":
+            return (
+                f"- {product.name_fa} ({product.name_en}، کد {product.sku}): قیمت {format_toman(product.price_toman)}؛ "
+                f"{stock}؛ گارانتی {product.warranty_months} ماه؛ تحویل اگر امروز سفارش داده شود: {when}"
+            )
+        return (
+            f"- {product.name_en} (SKU {product.sku}): price {format_toman(product.price_toman, 'en')}; {stock}; "
+            f"warranty {product.warranty_months} months; delivery if ordered today: {when}"
+        )
+
+    def prepare(self, turn: Turn) -> None:
+        options = turn.profile.options
+        allowed = options.get("reply_languages", ["fa", "en"])
+        language = turn.language if turn.language in allowed else "fa"
+        text = normalize(turn.message)
+        lookup = self.catalog.lookup(turn.message)
+        asks_price = bool(_ASKS_PRICE.search(text))
+        asks = asks_price or bool(_ASKS_ITEM.search(text))
+        turn.notes.update(products=lookup.products, asks_price=asks_price, language=language)
+        facts_language = "fa" if language == "fa" else "en"
+        days = int(options.get("delivery_days", 2))
+        context: list[str] = []
+        if lookup.products:
+            header = (
+                "اطلاعات کاتالوگ (تنها منبع قیمت، موجودی و گارانتی؛ عددی جز این‌ها نگویید):"
+                if facts_language == "fa"
+                else "Catalog facts (the only source of prices, stock and warranty; quote no other figures):"
+            )
+            context.append("\n".join([header, *(self._fact(p, facts_language, days) for p in lookup.products)]))
+        for asked, closest in lookup.near_misses:
+            context.append(
+                f"The customer asks for «{asked}», which is NOT in the catalog: say it is not available. "
+                f"The closest product we sell:\n{self._fact(closest, facts_language, days)}"
+            )
+        if asks and not lookup.products and not lookup.near_misses:
+            suggestions = [
+                p for brand in self.catalog.brands_in(turn.message) for p in self.catalog.in_stock_by_brand(brand)
+            ]
+            line = (
+                "The customer asks about a product that is NOT in the catalog: say it is not available; "
+                "do not invent a price."
+            )
+            if suggestions:
+                line += " In-stock products of that brand:\n" + "\n".join(
+                    self._fact(p, facts_language, days) for p in suggestions
+                )
+            context.append(line)
+        for amount in ambiguous_amounts(turn.message):
+            context.append(
+                f"The customer wrote the amount «{amount}», which may mean thousands of toman in everyday speech: "
+                "ask what amount they mean; do not guess."
+            )
+        context.append(f"Reply in {_LANGUAGE_NAMES[language]}.")
+        turn.context.extend(context)
+
+    def finish(self, turn: Turn, reply: str) -> str:
+        products: list[Product] = turn.notes.get("products", [])
+        if not products or not turn.notes.get("asks_price"):
+            return reply
+        figures = re.sub(r"[٬,\s.]", "", fold_digits(reply))
+        missing = [p for p in products if str(p.price_toman) not in figures]
+        if not missing:
+            return reply
+        if turn.notes.get("language") == "fa":
+            lines = [f"قیمت {p.name_fa} طبق کاتالوگ: {format_toman(p.price_toman)}" for p in missing]
+        else:
+            lines = [f"Catalog price of {p.name_en}: {format_toman(p.price_toman, 'en')}" for p in missing]
+        return f"{reply.rstrip()}\n\n" + "\n".join(lines)
