@@ -74,7 +74,6 @@ def test_colloquial_amounts_are_flagged(text: str, found: list[str]) -> None:
 # -- through the engine ----------------------------------------------------------------
 
 
-
 @pytest.fixture
 def retail_settings(fake: FakeOpenAI, tmp_path: Path) -> Settings:
     profiles = tmp_path / "profiles"
