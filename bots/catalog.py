@@ -58,10 +58,15 @@ class Lookup:
 class Catalog:
     def __init__(self, products: list[Product]) -> None:
         self.products = products
-        self._keys: list[tuple[str, Product]] = sorted(
-            {(key(name), p) for p in products for name in (p.sku, p.name_en, p.name_fa, *p.aliases) if key(name)},
-            key=lambda pair: -len(pair[0]),
-        )
+        self._by_name: dict[str, list[Product]] = {}
+        for product in products:
+            for name in (product.sku, product.name_en, product.name_fa, *product.aliases):
+                if (k := key(name)) and product not in self._by_name.setdefault(k, []):
+                    self._by_name[k].append(product)
+        # One pass over the message: at each position the longest name wins, so "s24 ultra"
+        # is found and not also "s24"; names match whole words only.
+        names = sorted(self._by_name, key=len, reverse=True)
+        self._names = re.compile(r"(?<= )(?:" + "|".join(re.escape(n) for n in names) + r")(?= )")
         self._brands = {key(b): p.brand_en for p in products for b in (p.brand_en, p.brand_fa)}
 
     @classmethod
@@ -71,29 +76,22 @@ class Catalog:
         return cls([Product(**{**p, "aliases": tuple(p.get("aliases", []))}) for p in raw["products"]])
 
     def lookup(self, message: str) -> Lookup:
-        """Products the message names, in its order; a longer name wins over one inside it
-        ("S24 Ultra" is not also an "S24"), and a name followed by a variant word the
-        product does not have ("iPhone 13 mini") is a near miss, not a match."""
-        text = f" {key(message)} "
-        taken: list[tuple[int, int]] = []
-        found: list[tuple[int, Product]] = []
+        return self.lookup_keyed(key(message))
+
+    def lookup_keyed(self, keyed: str) -> Lookup:
+        """Products a (key-form) message names, in its order. A name followed by a variant
+        word the product does not have ("iPhone 13 mini") is a near miss, not a match."""
+        text = f" {keyed} "
+        found: list[Product] = []
         near: list[tuple[str, Product]] = []
-        for name, product in self._keys:
-            for match in re.finditer(re.escape(f" {name} "), text):
-                start, end = match.start(), match.end()
-                if any(s <= start and end <= e for s, e in taken):
-                    continue
-                taken.append((start, end))
-                following = text[end:].split(" ", 1)[0]
-                if following in VARIANTS and following not in key(product.name_en + " " + product.name_fa):
-                    near.append((f"{name} {following}", product))
-                else:
-                    found.append((start, product))
-        ordered: list[Product] = []
-        for _, product in sorted(found, key=lambda item: item[0]):
-            if product not in ordered:
-                ordered.append(product)
-        return Lookup(products=ordered, near_misses=[(asked, p) for asked, p in near if p not in ordered])
+        for match in self._names.finditer(text):
+            following = text[match.end() + 1 :].split(" ", 1)[0]
+            for product in self._by_name[match.group()]:
+                if following in VARIANTS and following not in key(f"{product.name_en} {product.name_fa}"):
+                    near.append((f"{match.group()} {following}", product))
+                elif product not in found:
+                    found.append(product)
+        return Lookup(products=found, near_misses=[(asked, p) for asked, p in near if p not in found])
 
     def find(self, message: str) -> list[Product]:
         return self.lookup(message).products

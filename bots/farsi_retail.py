@@ -18,10 +18,10 @@ import re
 from collections.abc import Callable
 from datetime import date
 
-from bots.catalog import Catalog, Product
+from bots.catalog import Catalog, Product, key
 from bots.toman import ambiguous_amounts, delivery_date, format_toman, jalali
 from core.hooks import PassThrough, Turn
-from core.language import fold_digits, normalize, warm_up
+from core.language import fold_digits, warm_up
 
 _ASKS_PRICE = re.compile(r"قیمت|چنده|چند|چقدر|price|cost|how much|سعر|بكم|کتنے", re.IGNORECASE)
 _ASKS_ITEM = re.compile(r"موجود|دارید|دارین|داری|stock|available|have|do you sell|عندكم|يوجد", re.IGNORECASE)
@@ -55,8 +55,8 @@ class FarsiRetailBot(PassThrough):
         options = turn.profile.options
         allowed = options.get("reply_languages", ["fa", "en"])
         language = turn.language if turn.language in allowed else "fa"
-        text = normalize(turn.message)
-        lookup = self.catalog.lookup(turn.message)
+        text = key(turn.message)  # normalized once: NFKC, hazm, ASCII digits, lower case
+        lookup = self.catalog.lookup_keyed(text)
         asks_price = bool(_ASKS_PRICE.search(text))
         asks = asks_price or bool(_ASKS_ITEM.search(text))
         turn.notes.update(products=lookup.products, asks_price=asks_price, language=language)
