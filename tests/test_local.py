@@ -129,3 +129,11 @@ def test_the_api_answers_503_with_retry_after_when_the_model_is_busy(local_setti
         assert busy.headers["content-type"] == "application/problem+json"
     finally:
         server.stop()
+
+
+def test_a_looping_reply_is_cut_at_the_first_repeated_line() -> None:
+    from core.providers.local import cut_repetition
+
+    text = "I'm a nurse.\nI'm a pharmacist.\nI'm a pharmacist.\nI'm a pharmacist."
+    assert cut_repetition(text) == ("I'm a nurse.\nI'm a pharmacist.", True)
+    assert cut_repetition("one\ntwo") == ("one\ntwo", False)

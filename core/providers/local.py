@@ -33,6 +33,20 @@ STOP = ["\nUser:", "\nAssistant:", "\n\n", "<end_of_turn>", "<start_of_turn>"]
 # A 270M base model gets worse the longer it goes.
 MAX_OUTPUT_TOKENS = 200
 GGUF_MAGIC = b"GGUF"
+REPEAT_PENALTY = 1.3
+
+
+def cut_repetition(text: str) -> tuple[str, bool]:
+    """The text up to the first line that repeats an earlier one, and whether it was cut."""
+    seen: set[str] = set()
+    kept: list[str] = []
+    for line in text.split("\n"):
+        marker = line.strip().lower()
+        if marker and marker in seen:
+            return "\n".join(kept).rstrip(), True
+        seen.add(marker)
+        kept.append(line)
+    return text, False
 
 
 def packaged_model() -> Path:
@@ -151,6 +165,8 @@ class LocalProvider:
             "max_tokens": limit,
             "temperature": request.temperature if request.temperature is not None else 0.7,
             "stop": STOP,
+            # A small base model loops ("I'm a pharmacist." x 14); llama.cpp's default is 1.1.
+            "repeat_penalty": REPEAT_PENALTY,
         }
 
     def _count(self, text: str, *, bos: bool) -> int:
@@ -168,8 +184,9 @@ class LocalProvider:
             out = await self._run(lambda: self._llama.create_completion(prompt, **self._params(request)))
         choice = out["choices"][0]
         usage = out["usage"]
+        text, _ = cut_repetition(choice["text"].strip())
         return Completion(
-            text=choice["text"].strip(),
+            text=text,
             usage=Usage(prompt_tokens=usage["prompt_tokens"], completion_tokens=usage["completion_tokens"]),
             model=self.model_name,
             finish_reason=choice.get("finish_reason"),
@@ -202,13 +219,16 @@ class LocalProvider:
                     if kind == "error":
                         raise ProviderError(f"the local model failed: {value}") from value
                     text = value if parts else value.lstrip()
-                    if text:
-                        parts.append(text)
-                        yield Delta(text)
+                    if not text:
+                        continue
+                    if "\n" in text and cut_repetition("".join(parts))[1]:
+                        break  # the model started repeating itself: stop generating
+                    parts.append(text)
+                    yield Delta(text)
             finally:
                 stop.set()
                 await asyncio.shield(running)
-        text = "".join(parts).rstrip()
+        text = cut_repetition("".join(parts).rstrip())[0]
         # llama.cpp reports no usage on streams; count with the model's own tokenizer.
         usage = Usage(prompt_tokens=self._count(prompt, bos=True), completion_tokens=self._count(text, bos=False))
         yield Completion(text=text, usage=usage, model=self.model_name, finish_reason="stop")
