@@ -134,10 +134,12 @@ class PriceTable:
         base: dict[str, list[_Dated]],
         finetuned: dict[str, list[_Dated]],
         aliases: dict[str, list[tuple[date, str]]],
+        training_context: dict[str, int] | None = None,
     ) -> None:
         self._base = base
         self._finetuned = finetuned
         self._aliases = aliases
+        self._training_context = training_context or {}
 
     @classmethod
     def from_toml(cls, text: str, where: str = "prices.toml") -> PriceTable:
@@ -160,7 +162,12 @@ class PriceTable:
                 if target.get("target") not in base:
                     raise ConfigError(f"{where}: aliases.{alias}[{i}] points at {target.get('target')!r}, not a model")
                 aliases.setdefault(alias, []).append((target["since"], target["target"]))
-        return cls(base, finetuned, aliases)
+        training_context = {
+            model: int(entry["training_context"])
+            for model, entry in doc.get("models", {}).items()
+            if "training_context" in entry
+        }
+        return cls(base, finetuned, aliases, training_context)
 
     @classmethod
     def load(cls, path: Path | None = None) -> PriceTable:
@@ -181,6 +188,13 @@ class PriceTable:
                 raise PriceNotFound(f"{name} did not exist on {on}; it was first published on {first}")
             return hit[1]
         return name
+
+    def training_context(self, model: str, on: date | None = None) -> int:
+        """The most tokens one fine-tuning example of this base model may have."""
+        snapshot = self.snapshot(parse_model_id(model).base, on or datetime.now(UTC).date())
+        if snapshot not in self._training_context:
+            raise PriceNotFound(f"{model!r} has no known fine-tuning limit; known: {sorted(self._training_context)}")
+        return self._training_context[snapshot]
 
     def price(self, model: str, on: date | None = None) -> Price:
         on = on or datetime.now(UTC).date()
