@@ -22,7 +22,7 @@ from core.context import build_messages
 from core.db import Database
 from core.errors import InvalidInput, NotFound, ProviderBusy, ProviderError, StreamInterrupted
 from core.hooks import BotHooks, GuardReply, Turn, load_hooks
-from core.ledger import Call, Conversation
+from core.ledger import Call, Conversation, StrategyState
 from core.messages import ChatMessage
 from core.pricing import Price, PriceTable, to_nanos
 from core.profiles import Profile, Profiles
@@ -108,7 +108,7 @@ class Engine:
                 f"{profile.max_message_chars:,}: shorten it or send it in parts"
             )
 
-    def _conversation(self, request: TurnRequest, profile: Profile) -> tuple[Conversation, bool]:
+    def _conversation(self, request: TurnRequest, profile: Profile, state: StrategyState) -> tuple[Conversation, bool]:
         if request.conversation_id:
             found = self.store.conversation(request.conversation_id)
             # Someone else's conversation is reported as missing, not as forbidden.
@@ -125,11 +125,9 @@ class Engine:
                 )
             return found, False
         conversation_id = uuid.uuid4().hex
-        with self.database.session() as session:
-            state = strategies.current(session, profile)
         if request.strategy:
             chosen = request.strategy
-            profile.strategy(chosen)  # raises a clear error if it cannot serve
+            strategies.config(state, profile, chosen)  # raises a clear error if it cannot serve
         else:
             chosen = strategies.pick(state, profile, conversation_id)
         return (
@@ -142,8 +140,9 @@ class Engine:
         self._validate(profile, request.message)
         with self.database.session() as session:
             budget.check(session, profile)
-        conversation, is_new = self._conversation(request, profile)
-        config = profile.strategy(conversation.strategy)
+            state = strategies.current(session, profile)
+        conversation, is_new = self._conversation(request, profile, state)
+        config = strategies.config(state, profile, conversation.strategy)
         hooks = load_hooks(profile.bot)
         history = list(request.history) if is_new else self.store.history(conversation.id)
         turn = Turn(
@@ -183,7 +182,7 @@ class Engine:
             temperature=config.temperature,
             max_output_tokens=config.max_output_tokens,
         )
-        price = self.provider.own_price(served) or profile.price(conversation.strategy, self.prices)
+        price = self.provider.own_price(served) or profile.price(config, self.prices)
         return PreparedTurn(profile, hooks, turn, conversation, is_new, None, chat, price, tokenizer)
 
     # -- recording ------------------------------------------------------------

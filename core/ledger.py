@@ -88,6 +88,9 @@ class StrategyState(SQLModel, table=True):
     strategy: str = Field(max_length=20)
     # Share of new conversations that get the other strategy, 0..1.
     rollout: float = 0.0
+    # A fine-tuned model registered by a finished job; it overrides the profile's, and
+    # lives here so that it survives restarts and every worker sees it.
+    finetuned_model: str | None = Field(default=None, max_length=200)
     updated_at: datetime = Field(default_factory=utcnow)
 
 
@@ -127,3 +130,30 @@ class Feedback(SQLModel, table=True):
     rating: int  # 1 or -1
     comment: str | None = None
     created_at: datetime = Field(default_factory=utcnow)
+
+
+class FineTuneJob(SQLModel, table=True):
+    """A fine-tuning job, as launched and as last seen at the provider, with its cost."""
+
+    __tablename__ = "fine_tune_jobs"
+
+    id: str = Field(primary_key=True, max_length=100)  # the provider's job id
+    bot: str = Field(index=True, max_length=40)
+    base_model: str = Field(max_length=200)
+    training_file: str = Field(max_length=100)
+    validation_file: str | None = Field(default=None, max_length=100)
+    epochs: int | None = None
+    status: str = Field(max_length=20)
+    fine_tuned_model: str | None = Field(default=None, max_length=200)
+    trained_tokens: int | None = None
+    # The training bill: trained_tokens at the training rate, in nano-dollars.
+    cost_nanousd: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, default=0))
+    price_version: str | None = Field(default=None, max_length=200)
+    error: str | None = None
+    registered: bool = False
+    created_at: datetime = Field(default_factory=utcnow)
+    finished_at: datetime | None = None
+
+    @property
+    def cost_usd(self) -> Decimal:
+        return from_nanos(self.cost_nanousd)

@@ -118,8 +118,12 @@ class Profile(_Strict):
         """A hash of the file, recorded on every ledger row the profile produced."""
         return self._version
 
-    def strategy(self, name: str) -> StrategyConfig:
+    def strategy(self, name: str, registered_model: str | None = None) -> StrategyConfig:
+        """The strategy's settings; ``registered_model`` (a fine-tune registered in the database)
+        takes the place of the profile's fine-tuned model."""
         config = self.strategies.get(name)  # type: ignore[call-overload]
+        if config is not None and name == "finetuned" and registered_model:
+            config = config.model_copy(update={"model": registered_model})
         if config is None:
             raise StrategyUnavailable(
                 f"bot {self.name!r} has no {name!r} strategy; it has: {', '.join(self.strategies)}"
@@ -131,8 +135,7 @@ class Profile(_Strict):
             )
         return config
 
-    def price(self, strategy: str, prices: PriceTable) -> Price:
-        config = self.strategy(strategy)
+    def price(self, config: StrategyConfig, prices: PriceTable) -> Price:
         assert config.model is not None
         if config.price is not None:
             return custom_price(config.model, config.price.rates(), f"profile {self.name}")

@@ -8,7 +8,7 @@ from sqlmodel import Session, col, select
 
 from core.errors import InvalidInput
 from core.ledger import StrategyState, StrategySwitch, utcnow
-from core.profiles import STRATEGIES, Profile
+from core.profiles import STRATEGIES, Profile, StrategyConfig
 
 
 def current(session: Session, profile: Profile) -> StrategyState:
@@ -28,13 +28,24 @@ def _bucket(conversation_id: str) -> float:
     return int(hashlib.sha256(conversation_id.encode()).hexdigest()[:8], 16) / 0x1_0000_0000
 
 
+def models(state: StrategyState, profile: Profile) -> dict[str, str | None]:
+    """The model each strategy serves with now (a registered fine-tune wins over the profile)."""
+    served = {name: config.model for name, config in profile.strategies.items()}
+    if state.finetuned_model and "finetuned" in served:
+        served["finetuned"] = state.finetuned_model
+    return served
+
+
+def config(state: StrategyState, profile: Profile, name: str) -> StrategyConfig:
+    return profile.strategy(name, state.finetuned_model)
+
+
 def pick(state: StrategyState, profile: Profile, conversation_id: str) -> str:
     """The strategy a *new* conversation starts with."""
     if state.rollout > 0 and _bucket(conversation_id) < state.rollout:
         candidate = other(state.strategy)
-        config = profile.strategies.get(candidate)  # type: ignore[call-overload]
         # A rollout only ever goes to a strategy that can serve.
-        if config is not None and config.model is not None:
+        if models(state, profile).get(candidate):
             return candidate
     return state.strategy
 
@@ -55,9 +66,9 @@ def switch(
         rollout = before.rollout if target == before.strategy else 0.0
     if not 0.0 <= rollout <= 1.0:
         raise InvalidInput(f"rollout is a share of new conversations from 0 to 1, not {rollout}")
-    profile.strategy(target)  # raises if it cannot serve
+    config(before, profile, target)  # raises if it cannot serve
     if rollout > 0:
-        profile.strategy(other(target))
+        config(before, profile, other(target))
     state = session.get(StrategyState, profile.name) or StrategyState(bot=profile.name, strategy=target)
     state.strategy, state.rollout, state.updated_at = target, rollout, utcnow()
     session.add(state)
@@ -81,3 +92,28 @@ def audit(session: Session, bot: str | None = None, limit: int = 50) -> list[Str
     if bot:
         query = query.where(StrategySwitch.bot == bot)
     return list(session.exec(query))
+
+
+def register(session: Session, profile: Profile, model: str, actor: str) -> StrategyState:
+    """Make ``model`` the bot's fine-tuned model (a job finished): kept in the database, so it
+    survives restarts and every worker serves it; audited like a switch."""
+    state = session.get(StrategyState, profile.name) or StrategyState(
+        bot=profile.name, strategy=profile.default_strategy
+    )
+    configured = profile.strategies.get("finetuned")  # type: ignore[call-overload]
+    previous = state.finetuned_model or (configured.model if configured else None)
+    state.finetuned_model, state.updated_at = model, utcnow()
+    session.add(state)
+    session.add(
+        StrategySwitch(
+            bot=profile.name,
+            from_strategy=state.strategy,
+            to_strategy=state.strategy,
+            from_rollout=state.rollout,
+            to_rollout=state.rollout,
+            actor=f"{actor}: fine-tuned model {previous or '(none)'} -> {model}"[:100],
+        )
+    )
+    session.commit()
+    session.refresh(state)
+    return state

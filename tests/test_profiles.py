@@ -107,7 +107,7 @@ def test_a_custom_price_makes_an_unknown_model_servable(tmp_path: Path) -> None:
     )
     write_profile(tmp_path / "p", text)
     profile = load(tmp_path / "p").get("helpdesk")
-    price = profile.price("prompt", PRICES)
+    price = profile.price(profile.strategy("prompt"), PRICES)
     assert price.tier == "custom"
     assert str(price.rates.input) == "0.05"
 

@@ -8,18 +8,19 @@ import click
 
 from api.cli.output import emit_json, table
 from core import strategy as strategies
+from core.ledger import StrategyState
 from core.profiles import Profile
 from core.runtime import Runtime
 
 
-def _state_doc(profile: Profile, active: str, rollout: float) -> dict:
+def _state_doc(profile: Profile, state: StrategyState) -> dict:
     return {
         "bot": profile.name,
         "title": profile.title,
         "behaviour": profile.bot,
-        "strategy": active,
-        "rollout": rollout,
-        "models": {name: config.model for name, config in profile.strategies.items()},
+        "strategy": state.strategy,
+        "rollout": state.rollout,
+        "models": strategies.models(state, profile),
     }
 
 
@@ -32,7 +33,7 @@ def bots(as_json: bool) -> None:
     with runtime.database.session() as session:
         for profile in runtime.profiles:
             state = strategies.current(session, profile)
-            docs.append(_state_doc(profile, state.strategy, state.rollout))
+            docs.append(_state_doc(profile, state))
     if as_json:
         emit_json({"bots": docs})
         return
@@ -100,7 +101,7 @@ def strategy(bot: str, target: str | None, rollout: float | None, audit: bool, a
             state = strategies.switch(
                 session, profile, strategy=target, rollout=rollout, actor=f"cli:{getpass.getuser()}"
             )
-    doc = _state_doc(profile, state.strategy, state.rollout)
+    doc = _state_doc(profile, state)
     if as_json:
         emit_json(doc)
         return

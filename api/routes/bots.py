@@ -44,7 +44,7 @@ def _bot(runtime: Runtime, profile: Profile) -> BotOut:
         language=profile.language,
         strategy=state.strategy,
         rollout=state.rollout,
-        models={name: config.model for name, config in profile.strategies.items()},
+        models=strategies.models(state, profile),
     )
 
 
