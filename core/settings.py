@@ -16,6 +16,7 @@ class Settings(BaseSettings):
 
     database_url: str = "sqlite:///./domainbots.db"
     profiles_dir: Path = Path("./profiles")
+    training_dir: Path = Path("./training_data")  # <bot>/train.jsonl and eval.jsonl
     provider: Literal["auto", "openai", "local"] = "auto"
     local_model: Path | None = None  # None: the packaged gemma-3-270m GGUF
     local_context_tokens: int = Field(default=4096, ge=512, le=131072)

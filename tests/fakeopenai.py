@@ -18,6 +18,7 @@ import time
 import uuid
 from collections import deque
 from dataclasses import dataclass, field
+from email.parser import BytesParser
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -75,6 +76,10 @@ class FakeOpenAI:
     replies: deque[Reply] = field(default_factory=deque)
     requests: list[Seen] = field(default_factory=list)
     default: Reply = field(default_factory=Reply)
+    # Files and fine-tuning jobs: a job moves one status forward each time it is read.
+    files: dict[str, bytes] = field(default_factory=dict)
+    jobs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    fine_tune_outcome: str = "succeeded"  # or "failed"
 
     def __post_init__(self) -> None:
         self._server: ThreadingHTTPServer | None = None
@@ -93,6 +98,9 @@ class FakeOpenAI:
         with self._lock:
             self.replies.clear()
             self.requests.clear()
+            self.files.clear()
+            self.jobs.clear()
+            self.fine_tune_outcome = "succeeded"
 
     def chat_requests(self) -> list[dict[str, Any]]:
         return [seen.body for seen in self.requests if seen.path.endswith("/chat/completions")]
@@ -160,6 +168,10 @@ class _Handler(BaseHTTPRequestHandler):
     # -- routes -----------------------------------------------------------------
 
     def do_GET(self) -> None:
+        path = self.path.split("?", 1)[0].rstrip("/")
+        if path.startswith("/v1/fine_tuning/jobs"):
+            self._fine_tuning_get(path)
+            return
         if self.path.rstrip("/").endswith("/models"):
             self._json(200, {"object": "list", "data": [{"id": "gpt-4o-mini", "object": "model", "owned_by": "fake"}]})
         else:
@@ -167,8 +179,15 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length", 0))
-        body = json.loads(self.rfile.read(length) or b"{}")
+        raw = self.rfile.read(length)
+        if self.path.rstrip("/") == "/v1/files":
+            self._upload(raw)
+            return
+        body = json.loads(raw or b"{}")
         self.owner.requests.append(Seen(self.path, body, dict(self.headers)))
+        if self.path.startswith("/v1/fine_tuning/jobs"):
+            self._fine_tuning_post(self.path.rstrip("/"), body)
+            return
         if not self.path.endswith("/chat/completions"):
             self._json(404, {"error": {"message": f"no route {self.path}", "type": "invalid_request_error"}})
             return
@@ -208,6 +227,97 @@ class _Handler(BaseHTTPRequestHandler):
                     "usage": usage,
                 },
             )
+
+    # -- files and fine-tuning ---------------------------------------------------------
+
+    def _upload(self, raw: bytes) -> None:
+        message = BytesParser().parsebytes(
+            b"Content-Type: " + self.headers["Content-Type"].encode() + b"\r\n\r\n" + raw
+        )
+        fields = {part.get_param("name", header="content-disposition"): part for part in message.walk()}
+        if fields.get("purpose") is None or fields["purpose"].get_payload(decode=True) != b"fine-tune":
+            self._json(400, {"error": {"message": "purpose must be fine-tune", "type": "invalid_request_error"}})
+            return
+        data = fields["file"].get_payload(decode=True)
+        file_id = f"file-{uuid.uuid4().hex[:12]}"
+        self.owner.files[file_id] = data
+        self._json(
+            200,
+            {"id": file_id, "object": "file", "bytes": len(data), "created_at": int(time.time()),
+             "filename": fields["file"].get_filename(), "purpose": "fine-tune", "status": "processed"},
+        )  # fmt: skip
+
+    def _job_doc(self, job: dict[str, Any]) -> dict[str, Any]:
+        return {key: value for key, value in job.items() if not key.startswith("_")}
+
+    def _fine_tuning_post(self, path: str, body: dict[str, Any]) -> None:
+        if path == "/v1/fine_tuning/jobs":
+            training = self.owner.files.get(body.get("training_file", ""))
+            if training is None:
+                self._json(400, {"error": {"message": "no such training_file", "type": "invalid_request_error"}})
+                return
+            examples = [json.loads(line)["messages"] for line in training.decode().splitlines() if line.strip()]
+            epochs = (body.get("hyperparameters") or {}).get("n_epochs") or min(25, max(3, 100 // len(examples)))
+            tokens = sum(count_prompt(body["model"], m) for m in examples)
+            job_id = f"ftjob-{uuid.uuid4().hex[:12]}"
+            job = {
+                "id": job_id, "object": "fine_tuning.job", "created_at": int(time.time()), "model": body["model"],
+                "training_file": body["training_file"], "validation_file": body.get("validation_file"),
+                "hyperparameters": {"n_epochs": epochs}, "status": "validating_files", "fine_tuned_model": None,
+                "trained_tokens": None, "finished_at": None, "error": None, "organization_id": "org-fake",
+                "result_files": [], "seed": 7, "suffix": body.get("suffix"),
+                "_events": ["Validating training file"], "_billed": epochs * tokens,
+            }  # fmt: skip
+            self.owner.jobs[job_id] = job
+            self._json(200, self._job_doc(job))
+            return
+        job = self.owner.jobs.get(path.split("/")[4]) if len(path.split("/")) > 4 else None
+        if job is None or not path.endswith("/cancel"):
+            self._json(404, {"error": {"message": f"no route {path}", "type": "invalid_request_error"}})
+            return
+        job["status"] = "cancelled"
+        job["_events"].append("Job cancelled")
+        self._json(200, self._job_doc(job))
+
+    def _advance(self, job: dict[str, Any]) -> None:
+        steps = {"validating_files": "queued", "queued": "running"}
+        if job["status"] in steps:
+            job["status"] = steps[job["status"]]
+            job["_events"].append(f"Job {job['status']}")
+        elif job["status"] == "running":
+            job["finished_at"] = int(time.time())
+            if self.owner.fine_tune_outcome == "failed":
+                job["status"] = "failed"
+                job["error"] = {
+                    "code": "invalid_training_file",
+                    "message": "Training file has 3 invalid lines",
+                    "param": "training_file",
+                }
+            else:
+                job["status"] = "succeeded"
+                job["trained_tokens"] = job["_billed"]
+                job["fine_tuned_model"] = f"ft:{job['model']}:fake-org:{job['suffix']}:{job['id'][-8:]}"
+            job["_events"].append(f"Job {job['status']}")
+
+    def _fine_tuning_get(self, path: str) -> None:
+        parts = path.split("/")
+        if path == "/v1/fine_tuning/jobs":
+            docs = [self._job_doc(job) for job in self.owner.jobs.values()]
+            self._json(200, {"object": "list", "data": docs, "has_more": False})
+            return
+        job = self.owner.jobs.get(parts[4])
+        if job is None:
+            self._json(404, {"error": {"message": f"no job {parts[4]}", "type": "invalid_request_error"}})
+        elif path.endswith("/events"):
+            events = [
+                {"id": f"ftevent-{i}", "object": "fine_tuning.job.event", "created_at": int(time.time()),
+                 "level": "info", "message": message, "type": "message"}
+                for i, message in enumerate(reversed(job["_events"]))
+            ]  # fmt: skip
+            self._json(200, {"object": "list", "data": events, "has_more": False})
+        else:
+            self._advance(job)
+            self._json(200, self._job_doc(job))
 
     def _stream(
         self, reply: Reply, ident: str, model: str, text: str, usage: dict[str, Any], body: dict[str, Any]

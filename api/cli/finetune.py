@@ -1,4 +1,4 @@
-"""`domainbots finetune`: check fine-tuning data and estimate what training costs."""
+"""`domainbots finetune`: check fine-tuning data, estimate its cost, launch and follow jobs."""
 
 from __future__ import annotations
 
@@ -7,11 +7,14 @@ from pathlib import Path
 
 import click
 
-from api.cli.output import date_option, emit_json
+from api.cli.output import date_option, emit_json, table
 from core.finetune.dataset import estimate as estimate_cost
 from core.finetune.dataset import validate as validate_file
-from core.money import usd
+from core.finetune.jobs import FineTuning
+from core.ledger import FineTuneJob
+from core.money import usd, usd_digits
 from core.pricing import PriceTable
+from core.runtime import Runtime
 
 _file = click.Path(exists=True, dir_okay=False, path_type=Path)
 
@@ -66,6 +69,85 @@ def estimate(file: Path, model: str, epochs: int | None, as_of: datetime | None,
         f"{result.examples} examples x {result.epochs} epochs = {result.billed_tokens:,} billed training tokens "
         f"on {model}: {usd(result.cost_usd)} ({result.price_version})"
     )
+
+
+def _job_doc(job: FineTuneJob, events: list[str] | None = None) -> dict:
+    doc = {
+        "id": job.id,
+        "bot": job.bot,
+        "base_model": job.base_model,
+        "status": job.status,
+        "fine_tuned_model": job.fine_tuned_model,
+        "trained_tokens": job.trained_tokens,
+        "training_cost_usd": usd_digits(job.cost_usd) if job.registered else None,
+        "registered": job.registered,
+        "error": job.error,
+        "created_at": job.created_at.isoformat(),
+    }
+    if events is not None:
+        doc["events"] = events
+    return doc
+
+
+def _show(job: FineTuneJob, events: list[str]) -> None:
+    click.echo(f"{job.id}  {job.bot}  {job.base_model}  {job.status}")
+    if job.fine_tuned_model:
+        click.echo(f"  model: {job.fine_tuned_model}" + ("  (registered for the bot)" if job.registered else ""))
+    if job.trained_tokens is not None and job.registered:
+        click.echo(
+            f"  trained tokens: {job.trained_tokens:,}   training cost: {usd(job.cost_usd)} ({job.price_version})"
+        )
+    if job.error:
+        click.echo(f"  error: {job.error}")
+    for event in events[:5]:
+        click.echo(f"  - {event}")
+
+
+def _fine_tuning() -> FineTuning:
+    runtime = Runtime.load()
+    return FineTuning(runtime, runtime.settings.training_dir)
+
+
+@finetune.command()
+@click.argument("bot")
+@click.option("--epochs", type=int, default=None, help="Epochs (1..50); default: the provider's choice.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+def launch(bot: str, epochs: int | None, as_json: bool) -> None:
+    """Validate training_data/BOT/train.jsonl (and eval.jsonl), upload them, start a job."""
+    job = _fine_tuning().launch(bot, epochs)
+    if as_json:
+        emit_json(_job_doc(job))
+        return
+    click.echo(f"launched {job.id} for {job.bot} on {job.base_model}; `domainbots finetune status {job.id}` follows it")
+
+
+@finetune.command()
+@click.argument("job", required=False)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+def status(job: str | None, as_json: bool) -> None:
+    """Refresh JOB (or every unfinished job) from the provider; a finished one is booked and registered."""
+    tuning = _fine_tuning()
+    views = [tuning.refresh(job)] if job else tuning.refresh_open()
+    if as_json:
+        emit_json({"jobs": [_job_doc(v.job, v.events) for v in views]})
+        return
+    if not views:
+        click.echo("no unfinished jobs; `domainbots finetune jobs` lists them all")
+    for view in views:
+        _show(view.job, view.events)
+
+
+@finetune.command()
+@click.option("--bot", default=None, help="Only this bot's jobs.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+def jobs(bot: str | None, as_json: bool) -> None:
+    """Every fine-tuning job launched from here, newest first (as last refreshed)."""
+    found = _fine_tuning().jobs(bot)
+    if as_json:
+        emit_json({"jobs": [_job_doc(j) for j in found]})
+        return
+    rows = [[j.id, j.bot, j.base_model, j.status, j.fine_tuned_model or "-", usd(j.cost_usd)] for j in found]
+    click.echo(table(["job", "bot", "base model", "status", "fine-tuned model", "training cost"], rows))
 
 
 COMMANDS = [finetune]
