@@ -14,7 +14,7 @@ from sqlalchemy import case, func
 from sqlalchemy.sql import ColumnElement
 from sqlmodel import Session, select
 
-from core.ledger import Call, Conversation, Feedback
+from core.ledger import Call, Conversation, Feedback, FineTuneJob
 from core.money import derived, usd_digits
 from core.pricing import PriceTable, from_nanos
 from core.usage import Usage
@@ -166,10 +166,19 @@ class StrategyStats:
     latency_p95_ms: int | None
     feedback_up: int
     feedback_down: int
+    # One-off training bills of the bot's fine-tunes (on the finetuned strategy only).
+    training_usd: Decimal = Decimal(0)
 
     @property
     def cost_per_conversation_usd(self) -> Decimal | None:
         return derived(self.cost_usd / self.conversations) if self.conversations else None
+
+    @property
+    def cost_per_conversation_with_training_usd(self) -> Decimal | None:
+        """Inference plus training, amortized over the conversations served so far."""
+        if not self.conversations:
+            return None
+        return derived((self.cost_usd + self.training_usd) / self.conversations)
 
     @property
     def error_rate(self) -> float:
@@ -238,6 +247,7 @@ def compare(session: Session, bot: str, since: date | None = None) -> list[Strat
             .group_by(Conversation.strategy)
         )
     }
+    training = training_cost(session, bot)
     stats = []
     for strategy, conversations, calls, errors, prompt, cached, completion, nanos in totals:
         p50, p95 = latencies.get(strategy, (None, None))
@@ -256,9 +266,18 @@ def compare(session: Session, bot: str, since: date | None = None) -> list[Strat
                 latency_p95_ms=int(p95) if p95 is not None else None,
                 feedback_up=up,
                 feedback_down=down,
+                training_usd=training if strategy == "finetuned" else Decimal(0),
             )
         )
     return sorted(stats, key=lambda s: s.strategy)
+
+
+def training_cost(session: Session, bot: str) -> Decimal:
+    """What training the bot's fine-tunes cost, as booked when their jobs finished."""
+    nanos = session.exec(
+        select(func.coalesce(func.sum(FineTuneJob.cost_nanousd), 0)).where(FineTuneJob.bot == bot)
+    ).one()
+    return from_nanos(int(nanos))
 
 
 def cost_document(report: CostReport) -> dict[str, Any]:
@@ -297,6 +316,12 @@ def compare_document(bot: str, stats: list[StrategyStats]) -> dict[str, Any]:
                 "cost_usd": usd_digits(s.cost_usd),
                 "cost_per_conversation_usd": (
                     usd_digits(s.cost_per_conversation_usd) if s.cost_per_conversation_usd is not None else None
+                ),
+                "training_usd": usd_digits(s.training_usd),
+                "cost_per_conversation_with_training_usd": (
+                    usd_digits(s.cost_per_conversation_with_training_usd)
+                    if s.cost_per_conversation_with_training_usd is not None
+                    else None
                 ),
                 "latency_p50_ms": s.latency_p50_ms,
                 "latency_p95_ms": s.latency_p95_ms,

@@ -14,6 +14,7 @@ from core import strategy as strategies
 from core.engine import TurnRequest
 from core.errors import InvalidInput
 from core.finetune.jobs import FineTuning
+from core.reports import compare
 from core.settings import Settings
 from tests.conftest import HELPDESK, write_profile
 from tests.fakeopenai import FakeOpenAI, count_prompt
@@ -87,6 +88,15 @@ async def test_launch_succeed_register_switch_and_serve(tuning_settings: Setting
         result.cost_usd == (usage.prompt_tokens * Decimal("0.30") + usage.completion_tokens * Decimal("1.20")) / 10**6
     )
 
+    # The comparison books the training next to inference, amortized over the fine-tune's conversations.
+    second = await runtime.engine().turn(TurnRequest(bot="helpdesk", message="and E08"))
+    with runtime.database.session() as session:
+        [tuned] = [s for s in compare(session, "helpdesk") if s.strategy == "finetuned"]
+    assert tuned.conversations == 2
+    assert tuned.training_usd == finished.cost_usd
+    expected = (result.cost_usd + second.cost_usd + finished.cost_usd) / 2
+    assert abs(tuned.cost_per_conversation_with_training_usd - expected) < Decimal("1e-12")
+
 
 async def test_a_failed_job_shows_the_providers_error(tuning_settings: Settings, fake: FakeOpenAI, load_runtime):
     fake.fine_tune_outcome = "failed"
@@ -137,3 +147,9 @@ def test_the_cli_launches_follows_and_lists(tuning_settings: Settings, fake: Fak
     assert "no unfinished jobs" in runner.invoke(cli, ["finetune", "status"]).stdout
     shown = json.loads(runner.invoke(cli, ["bots", "--json"]).stdout)["bots"][0]
     assert shown["models"]["finetuned"] == job["fine_tuned_model"]
+    assert runner.invoke(cli, ["strategy", "helpdesk", "finetuned"]).exit_code == 0
+    assert runner.invoke(cli, ["chat", "helpdesk", "--message", "E01?"]).exit_code == 0
+    compared = json.loads(runner.invoke(cli, ["compare", "helpdesk", "--json"]).stdout)
+    [tuned] = compared["strategies"]
+    assert tuned["training_usd"] == job["training_cost_usd"]
+    assert "per conv + training" in runner.invoke(cli, ["compare", "helpdesk"]).stdout

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 from datetime import datetime
+from decimal import Decimal
 
 import click
 
@@ -13,9 +14,11 @@ from core.db import open_database
 from core.errors import InvalidInput
 from core.money import usd, usd_digits
 from core.pricing import PriceTable
-from core.reports import GROUPS, CostFilter, cost_document
+from core.reports import GROUPS, CostFilter, compare_document, cost_document
+from core.reports import compare as compare_strategies
 from core.reports import costs as cost_report
 from core.reports import project as projection
+from core.runtime import Runtime
 from core.settings import Settings
 from core.usage import Usage
 
@@ -205,4 +208,45 @@ def costs(
         click.echo(table(headers, rows, right=range(1, 7)))
 
 
-COMMANDS = [price, project, costs]
+@click.command()
+@click.argument("bot")
+@date_option("--since", "From this day (UTC, inclusive).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+def compare(bot: str, since: datetime | None, as_json: bool) -> None:
+    """BOT's strategies side by side, with training amortized over the fine-tune's conversations."""
+    runtime = Runtime.load()
+    profile = runtime.profiles.get(bot)
+    with runtime.database.session() as session:
+        document = compare_document(profile.name, compare_strategies(session, profile.name, _day(since)))
+    if as_json:
+        emit_json(document)
+        return
+    if not document["strategies"]:
+        click.echo(f"{bot} has no calls in the ledger yet")
+        return
+
+    def money(value: str | None) -> str:
+        return usd(Decimal(value)) if value is not None else "-"
+
+    rows = [
+        [
+            s["strategy"],
+            f"{s['conversations']:,}",
+            f"{s['calls']:,}",
+            f"{s['error_rate']:.1%}",
+            f"{s['prompt_tokens'] + s['completion_tokens']:,}",
+            money(s["cost_usd"]),
+            money(s["cost_per_conversation_usd"]),
+            money(s["training_usd"]),
+            money(s["cost_per_conversation_with_training_usd"]),
+            f"{s['latency_p50_ms']} / {s['latency_p95_ms']}" if s["latency_p50_ms"] is not None else "-",
+            f"+{s['feedback']['up']} -{s['feedback']['down']}",
+        ]
+        for s in document["strategies"]
+    ]
+    headers = ["strategy", "convs", "calls", "errors", "tokens", "cost", "per conv", "training",
+               "per conv + training", "p50/p95 ms", "feedback"]  # fmt: skip
+    click.echo(table(headers, rows, right=range(1, 10)))
+
+
+COMMANDS = [price, project, costs, compare]
