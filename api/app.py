@@ -9,7 +9,7 @@ from fastapi import FastAPI
 
 from api import metrics, problems
 from api.limits import MAX_BODY_BYTES, BodyLimitMiddleware
-from api.routes import bots, chat, conversations, costs, health, openai_compat
+from api.routes import bots, chat, conversations, costs, finetune, health, openai_compat
 from core.hooks import load_hooks
 from core.runtime import Runtime
 
@@ -39,7 +39,7 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     problems.install(app)
-    for module in (chat, openai_compat, bots, conversations, costs, health):
+    for module in (chat, openai_compat, bots, conversations, costs, finetune, health):
         app.include_router(module.router)
     app.add_middleware(BodyLimitMiddleware, limit=MAX_BODY_BYTES)
     app.add_middleware(metrics.MetricsMiddleware)

@@ -153,3 +153,55 @@ def test_the_cli_launches_follows_and_lists(tuning_settings: Settings, fake: Fak
     [tuned] = compared["strategies"]
     assert tuned["training_usd"] == job["training_cost_usd"]
     assert "per conv + training" in runner.invoke(cli, ["compare", "helpdesk"]).stdout
+
+
+async def test_export_builds_a_valid_set_from_liked_conversations(
+    tuning_settings: Settings, fake: FakeOpenAI, load_runtime, tmp_path: Path
+) -> None:
+    from sqlmodel import Session
+
+    from core.finetune.dataset import validate
+    from core.finetune.export import export
+    from core.ledger import Feedback
+
+    runtime = load_runtime(tuning_settings)
+    engine = runtime.engine()
+    liked = await engine.turn(TurnRequest(bot="helpdesk", message="Paper jam in tray 2"))
+    await engine.turn(TurnRequest(bot="helpdesk", message="And tray 3?", conversation_id=liked.conversation_id))
+    disliked = await engine.turn(TurnRequest(bot="helpdesk", message="Toner is low"))
+    with Session(runtime.database.engine) as session:
+        session.add(Feedback(conversation_id=liked.conversation_id, rating=1))
+        session.add(Feedback(conversation_id=disliked.conversation_id, rating=-1))
+        session.commit()
+    profile = runtime.profiles.get("helpdesk")
+    [example] = export(runtime.database, profile)
+    assert [m["role"] for m in example["messages"]] == ["system", "user", "assistant", "user", "assistant"]
+    assert example["messages"][0]["content"] == "You are Acme's helpdesk."
+    assert len(export(runtime.database, profile, only_positive=False)) == 2
+    lines = [json.dumps(e) for e in export(runtime.database, profile, only_positive=False)]
+    assert validate(lines, "gpt-4o-mini", runtime.prices).ok
+
+
+def test_the_http_api_launches_and_follows_jobs(tuning_settings: Settings, fake: FakeOpenAI) -> None:
+    import httpx
+
+    from tests.apiserver import start
+
+    server = start(tuning_settings)
+    try:
+        admin = server.headers(server.admin_key)
+        assert httpx.get(f"{server.v1}/finetune/jobs", headers=server.headers()).status_code == 403
+        launched = httpx.post(f"{server.v1}/bots/helpdesk/finetune", json={"epochs": 2}, headers=admin)
+        assert launched.status_code == 202, launched.text
+        job_id = launched.json()["id"]
+        for _ in range(3):
+            job = httpx.get(f"{server.v1}/finetune/jobs/{job_id}", headers=admin).json()
+        assert (job["status"], job["registered"]) == ("succeeded", True)
+        assert "Job succeeded" in job["events"]
+        assert [j["id"] for j in httpx.get(f"{server.v1}/finetune/jobs", headers=admin).json()] == [job_id]
+        switched = httpx.put(f"{server.v1}/bots/helpdesk/strategy", json={"strategy": "finetuned"}, headers=admin)
+        assert switched.json()["models"]["finetuned"] == job["fine_tuned_model"]
+        missing = httpx.get(f"{server.v1}/finetune/jobs/ftjob-nope", headers=admin)
+        assert missing.status_code == 404
+    finally:
+        server.stop()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import click
 from api.cli.output import date_option, emit_json, table
 from core.finetune.dataset import estimate as estimate_cost
 from core.finetune.dataset import validate as validate_file
+from core.finetune.export import export as export_examples
 from core.finetune.jobs import FineTuning
 from core.ledger import FineTuneJob
 from core.money import usd, usd_digits
@@ -148,6 +150,22 @@ def jobs(bot: str | None, as_json: bool) -> None:
         return
     rows = [[j.id, j.bot, j.base_model, j.status, j.fine_tuned_model or "-", usd(j.cost_usd)] for j in found]
     click.echo(table(["job", "bot", "base model", "status", "fine-tuned model", "training cost"], rows))
+
+
+@finetune.command()
+@click.argument("bot")
+@click.option("--all", "everything", is_flag=True, help="Every conversation, not only those rated positively.")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), help="Write here, not to stdout.")
+def export(bot: str, everything: bool, output: Path | None) -> None:
+    """Training JSONL from BOT's logged conversations (positively rated, redacted), ready for validate."""
+    runtime = Runtime.load()
+    examples = export_examples(runtime.database, runtime.profiles.get(bot), only_positive=not everything)
+    text = "".join(json.dumps(e, ensure_ascii=False) + "\n" for e in examples)
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        output.write_text(text, encoding="utf-8")
+    click.echo(f"exported {len(examples)} conversations of {bot}", err=True)
 
 
 COMMANDS = [finetune]

@@ -1,0 +1,41 @@
+"""Training examples from logged conversations: the ones users rated well, as stored (redacted)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func
+from sqlmodel import col, select
+
+from core.db import Database
+from core.ledger import Conversation, Feedback, Message
+from core.profiles import Profile
+
+
+def export(database: Database, profile: Profile, *, only_positive: bool = True) -> list[dict[str, Any]]:
+    """One chat example per conversation, with the short system prompt the fine-tune will be served with.
+
+    Messages are exported as stored, so after the profile's redaction; conversations kept
+    without content (``store_content: false``) cannot be exported and are skipped.
+    """
+    system = profile.strategies["finetuned"].system_prompt if "finetuned" in profile.strategies else None
+    with database.session() as session:
+        query = select(Conversation.id).where(Conversation.bot == profile.name).order_by(col(Conversation.created_at))
+        if only_positive:
+            liked = (
+                select(Feedback.conversation_id)
+                .group_by(Feedback.conversation_id)
+                .having(func.sum(Feedback.rating) > 0)
+            )
+            query = query.where(col(Conversation.id).in_(liked))
+        examples = []
+        for conversation_id in session.exec(query):
+            rows = session.exec(
+                select(Message).where(Message.conversation_id == conversation_id).order_by(col(Message.id))
+            ).all()
+            turns = [{"role": m.role, "content": m.content} for m in rows if m.content]
+            if len(turns) < len(rows) or not any(t["role"] == "assistant" for t in turns):
+                continue  # content not stored, or no reply to learn from
+            messages = ([{"role": "system", "content": system}] if system else []) + turns
+            examples.append({"messages": messages})
+    return examples
