@@ -19,7 +19,7 @@ from collections.abc import Callable
 from datetime import date
 
 from bots.catalog import Catalog, Product, key
-from bots.toman import ambiguous_amounts, delivery_date, format_toman, jalali
+from bots.toman import ambiguous_amounts, delivery_date, format_toman, jalali, persian_digits
 from core.hooks import PassThrough, Turn
 from core.language import fold_digits, warm_up
 
@@ -36,7 +36,7 @@ class FarsiRetailBot(PassThrough):
 
     def _fact(self, product: Product, language: str, days: int) -> str:
         stock = (
-            (f"موجود ({product.stock} عدد)" if language == "fa" else f"in stock ({product.stock})")
+            (f"موجود ({persian_digits(product.stock)} عدد)" if language == "fa" else f"in stock ({product.stock})")
             if product.in_stock
             else ("ناموجود" if language == "fa" else "out of stock")
         )
@@ -44,7 +44,8 @@ class FarsiRetailBot(PassThrough):
         if language == "fa":
             return (
                 f"- {product.name_fa} ({product.name_en}، کد {product.sku}): قیمت {format_toman(product.price_toman)}؛ "
-                f"{stock}؛ گارانتی {product.warranty_months} ماه؛ تحویل اگر امروز سفارش داده شود: {when}"
+                f"{stock}؛ گارانتی {persian_digits(product.warranty_months)} ماه؛ "
+                f"تحویل اگر امروز سفارش داده شود: {when}"
             )
         return (
             f"- {product.name_en} (SKU {product.sku}): price {format_toman(product.price_toman, 'en')}; {stock}; "

@@ -13,6 +13,10 @@ _PERSIAN_DIGITS = str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")
 FRIDAY = 4  # date.weekday(): the Iranian weekend
 
 
+def persian_digits(value: int | str) -> str:
+    return str(value).translate(_PERSIAN_DIGITS)
+
+
 def format_toman(amount: int, language: str = "fa") -> str:
     """``21900000 -> '۲۱٬۹۰۰٬۰۰۰ تومان'`` (Persian digits, Arabic thousands separator)."""
     if language != "fa":
