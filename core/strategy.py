@@ -94,14 +94,20 @@ def audit(session: Session, bot: str | None = None, limit: int = 50) -> list[Str
     return list(session.exec(query))
 
 
-def register(session: Session, profile: Profile, model: str, actor: str) -> StrategyState:
+def register(session: Session, profile: Profile, model: str | None, actor: str) -> StrategyState:
     """Make ``model`` the bot's fine-tuned model (a job finished): kept in the database, so it
-    survives restarts and every worker serves it; audited like a switch."""
+    survives restarts and every worker serves it; audited like a switch. ``None`` goes back to
+    the profile's own fine-tuned model (if it has one)."""
     state = session.get(StrategyState, profile.name) or StrategyState(
         bot=profile.name, strategy=profile.default_strategy
     )
     configured = profile.strategies.get("finetuned")  # type: ignore[call-overload]
     previous = state.finetuned_model or (configured.model if configured else None)
+    if model is None and state.strategy == "finetuned" and not (configured and configured.model):
+        raise InvalidInput(
+            f"bot {profile.name!r} serves its fine-tuned model now and the profile has none to fall back to; "
+            f"switch it to prompt first (`domainbots strategy {profile.name} prompt`)"
+        )
     state.finetuned_model, state.updated_at = model, utcnow()
     session.add(state)
     session.add(
@@ -111,7 +117,7 @@ def register(session: Session, profile: Profile, model: str, actor: str) -> Stra
             to_strategy=state.strategy,
             from_rollout=state.rollout,
             to_rollout=state.rollout,
-            actor=f"{actor}: fine-tuned model {previous or '(none)'} -> {model}"[:100],
+            actor=f"{actor}: fine-tuned model {previous or '(none)'} -> {model or 'the profile'}"[:100],
         )
     )
     session.commit()

@@ -205,3 +205,35 @@ def test_the_http_api_launches_and_follows_jobs(tuning_settings: Settings, fake:
         assert missing.status_code == 404
     finally:
         server.stop()
+
+
+def test_cancel_and_register_rollback(tuning_settings: Settings, fake: FakeOpenAI, monkeypatch) -> None:
+    env = {
+        "DOMAINBOTS_DATABASE_URL": tuning_settings.database_url,
+        "DOMAINBOTS_PROFILES_DIR": str(tuning_settings.profiles_dir),
+        "DOMAINBOTS_TRAINING_DIR": str(tuning_settings.training_dir),
+        "DOMAINBOTS_PROVIDER": "openai",
+        "OPENAI_API_KEY": "k",
+        "OPENAI_BASE_URL": fake.base_url,
+    }
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    runner = CliRunner()
+    launched = json.loads(runner.invoke(cli, ["finetune", "launch", "helpdesk", "--json"]).stdout)
+    cancelled = runner.invoke(cli, ["finetune", "cancel", launched["id"]])
+    assert "cancelled" in cancelled.stdout
+    assert json.loads(runner.invoke(cli, ["finetune", "jobs", "--json"]).stdout)["jobs"][0]["status"] == "cancelled"
+
+    first = "ft:gpt-4o-mini-2024-07-18:acme:helpdesk:one"
+    second = "ft:gpt-4o-mini-2024-07-18:acme:helpdesk:two"
+    assert runner.invoke(cli, ["finetune", "register", "helpdesk", first]).exit_code == 0
+    assert runner.invoke(cli, ["finetune", "register", "helpdesk", second]).exit_code == 0
+    assert runner.invoke(cli, ["strategy", "helpdesk", "finetuned"]).exit_code == 0
+    rolled_back = runner.invoke(cli, ["finetune", "register", "helpdesk", first])
+    assert f"serves {first}" in rolled_back.stdout
+    refused = runner.invoke(cli, ["finetune", "register", "helpdesk", "--clear"])
+    assert refused.exit_code == 1
+    assert "switch it to prompt first" in refused.stderr
+    audit = json.loads(runner.invoke(cli, ["strategy", "helpdesk", "--audit", "--json"]).stdout)["switches"]
+    assert any(f"-> {first}" in s["actor"] for s in audit)
+    assert "no published price" in runner.invoke(cli, ["finetune", "register", "helpdesk", "llama-3"]).stderr

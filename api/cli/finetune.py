@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import json
 from datetime import datetime
 from pathlib import Path
@@ -9,6 +10,7 @@ from pathlib import Path
 import click
 
 from api.cli.output import date_option, emit_json, table
+from core import strategy as strategies
 from core.finetune.dataset import estimate as estimate_cost
 from core.finetune.dataset import validate as validate_file
 from core.finetune.export import export as export_examples
@@ -150,6 +152,32 @@ def jobs(bot: str | None, as_json: bool) -> None:
         return
     rows = [[j.id, j.bot, j.base_model, j.status, j.fine_tuned_model or "-", usd(j.cost_usd)] for j in found]
     click.echo(table(["job", "bot", "base model", "status", "fine-tuned model", "training cost"], rows))
+
+
+@finetune.command()
+@click.argument("job")
+def cancel(job: str) -> None:
+    """Cancel JOB at the provider."""
+    view = _fine_tuning().cancel(job)
+    _show(view.job, view.events)
+
+
+@finetune.command()
+@click.argument("bot")
+@click.argument("model", required=False)
+@click.option("--clear", is_flag=True, help="Forget the registered model: use the profile's again.")
+def register(bot: str, model: str | None, clear: bool) -> None:
+    """Make MODEL the fine-tuned model BOT serves (a rollback: register the previous one), or --clear."""
+    if (model is None) == (not clear):
+        raise click.UsageError("give a MODEL, or --clear")
+    runtime = Runtime.load()
+    profile = runtime.profiles.get(bot)
+    if model is not None:
+        runtime.prices.price(model)  # refuse a model that cannot be priced
+    with runtime.database.session() as session:
+        state = strategies.register(session, profile, model, actor=f"cli:{getpass.getuser()}")
+        served = strategies.models(state, profile)["finetuned"]
+    click.echo(f"{bot}: the finetuned strategy serves {served or '(no model: train one)'}")
 
 
 @finetune.command()

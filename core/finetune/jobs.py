@@ -167,6 +167,14 @@ class FineTuning:
             session.commit()
         return JobView(job=job, events=[event.message for event in events.data])
 
+    def cancel(self, job_id: str) -> JobView:
+        with self.runtime.database.session() as session:
+            if session.get(FineTuneJob, job_id) is None:
+                raise NotFound(f"no fine-tuning job {job_id!r}; `domainbots finetune jobs` lists them")
+        client = self.client
+        _provider_call(f"cancelling job {job_id}", lambda: client.fine_tuning.jobs.cancel(job_id))
+        return self.refresh(job_id)
+
     def refresh_open(self) -> list[JobView]:
         return [self.refresh(job.id) for job in self.jobs() if job.status not in TERMINAL]
 
