@@ -6,26 +6,17 @@ Profile options: ``emergency_number`` (e.g. 911, 112, 115) and ``crisis_line``
 
 from __future__ import annotations
 
+from importlib.resources import files
+
+import yaml
+
 from bots.red_flags import RedFlags
 from core.hooks import GuardReply, PassThrough, Turn
 
-DISCLAIMER = {
-    "en": "This is general information, not medical advice.",
-    "fa": "این اطلاعات عمومی است و جای توصیهٔ پزشکی را نمی‌گیرد.",
-}
-ROUTING = {
-    "en": (
-        "This could be an emergency. Call {number} now, or go to the nearest emergency department. "
-        "Don't wait, and don't drive yourself if you feel unwell."
-    ),
-    "fa": "این می‌تواند یک وضعیت اورژانسی باشد. همین حالا با {number} تماس بگیرید یا به نزدیک‌ترین اورژانس بروید.",
-}
-CRISIS = {
-    "en": (
-        "If you are thinking about ending your life or hurting yourself, call {line} now: you deserve help right away."
-    ),
-    "fa": "اگر به آسیب زدن به خودتان یا پایان دادن به زندگی فکر می‌کنید، همین حالا با {line} تماس بگیرید.",
-}
+TEXTS = yaml.safe_load(files("bots").joinpath("data/medical.yaml").read_text(encoding="utf-8"))
+DISCLAIMER: dict[str, str] = TEXTS["disclaimer"]
+ROUTING: dict[str, str] = TEXTS["routing"]
+CRISIS: dict[str, str] = TEXTS["crisis"]
 
 
 class MedicalBot(PassThrough):

@@ -67,18 +67,22 @@ def _group_key(session: Session, group_by: GroupBy) -> ColumnElement[str]:
     return column  # type: ignore[return-value]
 
 
-def costs(session: Session, group_by: GroupBy = "bot", where: CostFilter | None = None) -> CostReport:
-    where = where or CostFilter()
-    key = _group_key(session, group_by).label("key")
-    query = select(
-        key,
+def _totals() -> list[ColumnElement[int]]:
+    """calls, errors (status not ok), prompt, cached and completion tokens, nano-dollars."""
+    return [
         func.count(),
         func.coalesce(func.sum(case((Call.status == "ok", 0), else_=1)), 0),
         func.coalesce(func.sum(Call.prompt_tokens), 0),
         func.coalesce(func.sum(Call.cached_tokens), 0),
         func.coalesce(func.sum(Call.completion_tokens), 0),
         func.coalesce(func.sum(Call.cost_nanousd), 0),
-    )
+    ]
+
+
+def costs(session: Session, group_by: GroupBy = "bot", where: CostFilter | None = None) -> CostReport:
+    where = where or CostFilter()
+    key = _group_key(session, group_by).label("key")
+    query = select(key, *_totals())
     if where.bot:
         query = query.where(Call.bot == where.bot)
     if where.strategy:
@@ -199,12 +203,7 @@ def compare(session: Session, bot: str, since: date | None = None) -> list[Strat
         select(
             Call.strategy,
             func.count(func.distinct(Call.conversation_id)),
-            func.count(),
-            func.coalesce(func.sum(case((Call.status == "ok", 0), else_=1)), 0),
-            func.coalesce(func.sum(Call.prompt_tokens), 0),
-            func.coalesce(func.sum(Call.cached_tokens), 0),
-            func.coalesce(func.sum(Call.completion_tokens), 0),
-            func.coalesce(func.sum(Call.cost_nanousd), 0),
+            *_totals(),
         )
         .where(*scope)
         .group_by(Call.strategy)

@@ -47,6 +47,21 @@ def tuning_settings(settings: Settings, profiles_dir: Path, tmp_path: Path) -> S
     return settings.model_copy(update={"training_dir": tmp_path / "training"})
 
 
+@pytest.fixture
+def tuning_env(tuning_settings: Settings, fake: FakeOpenAI, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The command line's environment for the same setup."""
+    env = {
+        "DOMAINBOTS_DATABASE_URL": tuning_settings.database_url,
+        "DOMAINBOTS_PROFILES_DIR": str(tuning_settings.profiles_dir),
+        "DOMAINBOTS_TRAINING_DIR": str(tuning_settings.training_dir),
+        "DOMAINBOTS_PROVIDER": "openai",
+        "OPENAI_API_KEY": "k",
+        "OPENAI_BASE_URL": fake.base_url,
+    }
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+
+
 pytestmark = pytest.mark.anyio
 
 
@@ -123,17 +138,7 @@ async def test_launch_refuses_missing_and_broken_training_sets(
     assert fake.files == {}  # nothing was uploaded
 
 
-def test_the_cli_launches_follows_and_lists(tuning_settings: Settings, fake: FakeOpenAI, monkeypatch) -> None:
-    env = {
-        "DOMAINBOTS_DATABASE_URL": tuning_settings.database_url,
-        "DOMAINBOTS_PROFILES_DIR": str(tuning_settings.profiles_dir),
-        "DOMAINBOTS_TRAINING_DIR": str(tuning_settings.training_dir),
-        "DOMAINBOTS_PROVIDER": "openai",
-        "OPENAI_API_KEY": "k",
-        "OPENAI_BASE_URL": fake.base_url,
-    }
-    for key, value in env.items():
-        monkeypatch.setenv(key, value)
+def test_the_cli_launches_follows_and_lists(tuning_env: None) -> None:
     runner = CliRunner()
     launched = json.loads(runner.invoke(cli, ["finetune", "launch", "helpdesk", "--json"]).stdout)
     for _ in range(3):
@@ -207,17 +212,7 @@ def test_the_http_api_launches_and_follows_jobs(tuning_settings: Settings, fake:
         server.stop()
 
 
-def test_cancel_and_register_rollback(tuning_settings: Settings, fake: FakeOpenAI, monkeypatch) -> None:
-    env = {
-        "DOMAINBOTS_DATABASE_URL": tuning_settings.database_url,
-        "DOMAINBOTS_PROFILES_DIR": str(tuning_settings.profiles_dir),
-        "DOMAINBOTS_TRAINING_DIR": str(tuning_settings.training_dir),
-        "DOMAINBOTS_PROVIDER": "openai",
-        "OPENAI_API_KEY": "k",
-        "OPENAI_BASE_URL": fake.base_url,
-    }
-    for key, value in env.items():
-        monkeypatch.setenv(key, value)
+def test_cancel_and_register_rollback(tuning_env: None) -> None:
     runner = CliRunner()
     launched = json.loads(runner.invoke(cli, ["finetune", "launch", "helpdesk", "--json"]).stdout)
     cancelled = runner.invoke(cli, ["finetune", "cancel", launched["id"]])
