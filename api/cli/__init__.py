@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from api.cli import bots, chat, costs, db, finetune, keys, serve, tokens
+from api.cli import bots, chat, costs, db, evaluate, finetune, keys, serve, tokens
 from core.errors import DomainbotsError, UnknownBot
 
 
@@ -34,7 +34,7 @@ def cli(ctx: click.Context, debug: bool) -> None:
     ctx.obj["debug"] = debug
 
 
-for module in (serve, chat, bots, costs, keys, finetune, tokens, db):
+for module in (serve, chat, bots, costs, keys, finetune, evaluate, tokens, db):
     for command in module.COMMANDS:
         cli.add_command(command)
 
