@@ -134,6 +134,9 @@ class _QuietServer(ThreadingHTTPServer):
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in separate writes; without TCP_NODELAY a keep-alive
+    # client waits ~40 ms for a delayed ACK on every response.
+    disable_nagle_algorithm = True
     owner: FakeOpenAI
 
     def log_message(self, *args: Any) -> None:  # keep test output clean
