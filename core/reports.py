@@ -79,6 +79,18 @@ def _totals() -> list[ColumnElement[int]]:
     ]
 
 
+def _read_totals(calls: int, errors: int, prompt: int, cached: int, completion: int, nanos: int) -> dict[str, Any]:
+    """The values of _totals(), as the report dataclasses' fields."""
+    return {
+        "calls": int(calls),
+        "errors": int(errors),
+        "prompt_tokens": int(prompt),
+        "cached_tokens": int(cached),
+        "completion_tokens": int(completion),
+        "cost_usd": from_nanos(int(nanos)),
+    }
+
+
 def costs(session: Session, group_by: GroupBy = "bot", where: CostFilter | None = None) -> CostReport:
     where = where or CostFilter()
     key = _group_key(session, group_by).label("key")
@@ -93,16 +105,8 @@ def costs(session: Session, group_by: GroupBy = "bot", where: CostFilter | None 
         query = query.where(Call.created_at < _start_of(where.until + timedelta(days=1)))
     query = query.group_by(key).order_by(key)
     rows = [
-        CostRow(
-            key=str(k) if k is not None else "-",
-            calls=int(calls),
-            errors=int(errors),
-            prompt_tokens=int(prompt),
-            cached_tokens=int(cached),
-            completion_tokens=int(completion),
-            cost_usd=from_nanos(int(nanos)),
-        )
-        for k, calls, errors, prompt, cached, completion, nanos in session.exec(query)  # type: ignore[call-overload]
+        CostRow(key=str(k) if k is not None else "-", **_read_totals(*totals))
+        for k, *totals in session.exec(query)  # type: ignore[call-overload]
     ]
     return CostReport(group_by=group_by, rows=rows, total_usd=sum((r.cost_usd for r in rows), Decimal(0)))
 
@@ -248,19 +252,14 @@ def compare(session: Session, bot: str, since: date | None = None) -> list[Strat
     }
     training = training_cost(session, bot)
     stats = []
-    for strategy, conversations, calls, errors, prompt, cached, completion, nanos in totals:
+    for strategy, conversations, *sums in totals:
         p50, p95 = latencies.get(strategy, (None, None))
         up, down = votes.get(strategy, (0, 0))
         stats.append(
             StrategyStats(
                 strategy=strategy,
                 conversations=int(conversations),
-                calls=int(calls),
-                errors=int(errors),
-                prompt_tokens=int(prompt),
-                cached_tokens=int(cached),
-                completion_tokens=int(completion),
-                cost_usd=from_nanos(int(nanos)),
+                **_read_totals(*sums),
                 latency_p50_ms=int(p50) if p50 is not None else None,
                 latency_p95_ms=int(p95) if p95 is not None else None,
                 feedback_up=up,
