@@ -17,6 +17,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import date
+from importlib.resources import files
+
+import yaml
 
 from bots.catalog import Catalog, Product, key
 from bots.toman import ambiguous_amounts, delivery_date, format_toman, jalali, persian_digits
@@ -25,7 +28,7 @@ from core.language import fold_digits, warm_up
 
 _ASKS_PRICE = re.compile(r"قیمت|چنده|چند|چقدر|price|cost|how much|سعر|بكم|کتنے", re.IGNORECASE)
 _ASKS_ITEM = re.compile(r"موجود|دارید|دارین|داری|stock|available|have|do you sell|عندكم|يوجد", re.IGNORECASE)
-_LANGUAGE_NAMES = {"fa": "Persian", "en": "English", "ar": "Arabic", "ur": "Urdu"}
+TEXTS = yaml.safe_load(files("bots").joinpath("data/farsi_retail.yaml").read_text(encoding="utf-8"))
 
 
 class FarsiRetailBot(PassThrough):
@@ -35,21 +38,21 @@ class FarsiRetailBot(PassThrough):
         self.today = today
 
     def _fact(self, product: Product, language: str, days: int) -> str:
+        digits = persian_digits if language == "fa" else str
         stock = (
-            (f"موجود ({persian_digits(product.stock)} عدد)" if language == "fa" else f"in stock ({product.stock})")
+            TEXTS["in_stock"][language].format(count=digits(product.stock))
             if product.in_stock
-            else ("ناموجود" if language == "fa" else "out of stock")
+            else TEXTS["out_of_stock"][language]
         )
         when = jalali(delivery_date(self.today(), days), language) if product.in_stock else "-"
-        if language == "fa":
-            return (
-                f"- {product.name_fa} ({product.name_en}، کد {product.sku}): قیمت {format_toman(product.price_toman)}؛ "
-                f"{stock}؛ گارانتی {persian_digits(product.warranty_months)} ماه؛ "
-                f"تحویل اگر امروز سفارش داده شود: {when}"
-            )
-        return (
-            f"- {product.name_en} (SKU {product.sku}): price {format_toman(product.price_toman, 'en')}; {stock}; "
-            f"warranty {product.warranty_months} months; delivery if ordered today: {when}"
+        return TEXTS["fact"][language].format(
+            name_fa=product.name_fa,
+            name_en=product.name_en,
+            sku=product.sku,
+            price=format_toman(product.price_toman, language),
+            stock=stock,
+            warranty=digits(product.warranty_months),
+            when=when,
         )
 
     def prepare(self, turn: Turn) -> None:
@@ -65,36 +68,22 @@ class FarsiRetailBot(PassThrough):
         days = int(options.get("delivery_days", 2))
         context: list[str] = []
         if lookup.products:
-            header = (
-                "اطلاعات کاتالوگ (تنها منبع قیمت، موجودی و گارانتی؛ عددی جز این‌ها نگویید):"
-                if facts_language == "fa"
-                else "Catalog facts (the only source of prices, stock and warranty; quote no other figures):"
-            )
+            header = TEXTS["facts_header"][facts_language]
             context.append("\n".join([header, *(self._fact(p, facts_language, days) for p in lookup.products)]))
         for asked, closest in lookup.near_misses:
-            context.append(
-                f"The customer asks for «{asked}», which is NOT in the catalog: say it is not available. "
-                f"The closest product we sell:\n{self._fact(closest, facts_language, days)}"
-            )
+            context.append(TEXTS["near_miss"].format(asked=asked, fact=self._fact(closest, facts_language, days)))
         if asks and not lookup.products and not lookup.near_misses:
             suggestions = [
                 p for brand in self.catalog.brands_in(turn.message) for p in self.catalog.in_stock_by_brand(brand)
             ]
-            line = (
-                "The customer asks about a product that is NOT in the catalog: say it is not available; "
-                "do not invent a price."
-            )
+            line = TEXTS["not_in_catalog"]
             if suggestions:
-                line += " In-stock products of that brand:\n" + "\n".join(
-                    self._fact(p, facts_language, days) for p in suggestions
-                )
+                facts = "\n".join(self._fact(p, facts_language, days) for p in suggestions)
+                line += TEXTS["brand_suggestions"].format(facts=facts)
             context.append(line)
         for amount in ambiguous_amounts(turn.message):
-            context.append(
-                f"The customer wrote the amount «{amount}», which may mean thousands of toman in everyday speech: "
-                "ask what amount they mean; do not guess."
-            )
-        context.append(f"Reply in {_LANGUAGE_NAMES[language]}.")
+            context.append(TEXTS["ambiguous_amount"].format(amount=amount))
+        context.append(TEXTS["reply_in"].format(language=TEXTS["languages"][language]))
         turn.context.extend(context)
 
     def finish(self, turn: Turn, reply: str) -> str:
@@ -105,8 +94,10 @@ class FarsiRetailBot(PassThrough):
         missing = [p for p in products if str(p.price_toman) not in figures]
         if not missing:
             return reply
-        if turn.notes.get("language") == "fa":
-            lines = [f"قیمت {p.name_fa} طبق کاتالوگ: {format_toman(p.price_toman)}" for p in missing]
-        else:
-            lines = [f"Catalog price of {p.name_en}: {format_toman(p.price_toman, 'en')}" for p in missing]
+        language = "fa" if turn.notes.get("language") == "fa" else "en"
+        template = TEXTS["grounded_price"][language]
+        lines = [
+            template.format(name_fa=p.name_fa, name_en=p.name_en, price=format_toman(p.price_toman, language))
+            for p in missing
+        ]
         return f"{reply.rstrip()}\n\n" + "\n".join(lines)

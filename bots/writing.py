@@ -49,8 +49,8 @@ def parse(message: str) -> Command | GuardReply:
         return Command("rewrite", rest)
     if word in data["modes"] and word != "chat":
         return Command(word, rest)
-    commands = "/continue, /rewrite [style], /ideas, /critique, /style NAME, /length short|medium|long"
-    return GuardReply(text=f"I don't know the command /{word}. Try one of: {commands}.", reason="unknown command")
+    text = data["replies"]["unknown_command"].format(word=word)
+    return GuardReply(text=text, reason="unknown command")
 
 
 def trim_draft(draft: str, budget: int, model: str) -> str:
@@ -83,7 +83,8 @@ class WritingBot(PassThrough):
         parsed = parse(turn.message)
         if isinstance(parsed, Command):
             if not parsed.text and parsed.mode != "ideas":
-                return GuardReply(text=f"/{parsed.mode} needs some text after it.", reason="empty command")
+                text = _settings()["replies"]["empty_command"].format(mode=parsed.mode)
+                return GuardReply(text=text, reason="empty command")
             turn.notes["command"] = parsed
             return None
         if parsed.reason == "unknown command":
@@ -93,12 +94,12 @@ class WritingBot(PassThrough):
         choices = data["styles"] if setting == "style" else data["lengths"]
         value = value.lower()
         if value not in choices:
-            return GuardReply(
-                text=f"Unknown {setting} {value!r}. Choose one of: {', '.join(choices)}.", reason=f"unknown {setting}"
-            )
+            text = data["replies"]["unknown_setting"].format(setting=setting, value=value, choices=", ".join(choices))
+            return GuardReply(text=text, reason=f"unknown {setting}")
         turn.state[setting] = value
         shown = choices[value]["label"] if setting == "style" else choices[value]
-        return GuardReply(text=f"From now on this conversation uses the {setting}: {shown}.", reason=f"set {setting}")
+        text = data["replies"]["setting_changed"].format(setting=setting, shown=shown)
+        return GuardReply(text=text, reason=f"set {setting}")
 
     def prepare(self, turn: Turn) -> None:
         data = _settings()
