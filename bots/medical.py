@@ -1,7 +1,14 @@
-"""The medical behaviour: emergencies are routed before any model call; one disclaimer per conversation.
+"""The medical behaviour: emergencies routed before any model call, a net on the model's reply,
+one disclaimer per conversation.
 
 Profile options: ``emergency_number`` (e.g. 911, 112, 115) and ``crisis_line``
 (a suicide and crisis line, shown for self-harm).
+
+Before the model: ``bots/triage.py`` reads the last few user turns together (a
+symptom in one turn, its companion in the next). After it: ``bots/medical_output.py``
+replaces doses and diagnoses with a referral, and a reply that opens with the
+emergency disposition gets the emergency number and a guard reason. Because a
+sentence may be replaced, this bot's streams are held until the reply is checked.
 """
 
 from __future__ import annotations
@@ -10,34 +17,75 @@ from importlib.resources import files
 
 import yaml
 
-from bots.red_flags import RedFlags
+from bots.medical_output import OutputCheck
+from bots.triage import Hit, Triage
 from core.hooks import GuardReply, PassThrough, Turn
 
 TEXTS = yaml.safe_load(files("bots").joinpath("data/medical.yaml").read_text(encoding="utf-8"))
 DISCLAIMER: dict[str, str] = TEXTS["disclaimer"]
 ROUTING: dict[str, str] = TEXTS["routing"]
 CRISIS: dict[str, str] = TEXTS["crisis"]
+ADVICE: dict[str, dict[str, str]] = TEXTS["advice"]
+ANSWER_IN: dict[str, str] = TEXTS["answer_in"]
+REFERRAL: dict[str, str] = TEXTS["referral"]
+
+
+def _lang(turn: Turn) -> str:
+    return "fa" if turn.language == "fa" else "en"
 
 
 class MedicalBot(PassThrough):
-    def __init__(self) -> None:
-        self.red_flags = RedFlags.shipped()
+    # The engine holds streamed text until finish() has checked the whole reply.
+    holds_stream = True
 
-    def guard(self, turn: Turn) -> GuardReply | None:
-        hit = self.red_flags.check(turn.message)
-        if hit is None:
-            return None
-        lang = "fa" if turn.language == "fa" else "en"
+    def __init__(self) -> None:
+        self.triage = Triage.shipped()
+        self.output = OutputCheck.shipped()
+
+    def _routing(self, turn: Turn, hit: Hit | None) -> str:
+        lang = _lang(turn)
         options = turn.profile.options
         text = ROUTING[lang].format(number=options.get("emergency_number", "112"))
-        if hit.crisis and options.get("crisis_line"):
+        if hit is not None and hit.advice in ADVICE:
+            text = f"{text}\n{ADVICE[hit.advice][lang]}"
+        if hit is not None and hit.crisis and options.get("crisis_line"):
             text = f"{text}\n{CRISIS[lang].format(line=options['crisis_line'])}"
-        return GuardReply(text=text, reason=f"red flag: {hit.id} ({hit.reason})")
+        return text
+
+    def guard(self, turn: Turn) -> GuardReply | None:
+        earlier = [m["content"] for m in turn.history if m["role"] == "user" and isinstance(m["content"], str)]
+        hit = self.triage.check_conversation([*earlier, turn.message])
+        if hit is None:
+            return None
+        return GuardReply(text=self._routing(turn, hit), reason=f"red flag: {hit.id} ({hit.reason})")
+
+    def prepare(self, turn: Turn) -> None:
+        if _lang(turn) in ANSWER_IN:
+            turn.context.append(ANSWER_IN[_lang(turn)])
+
+    def _disclaimed(self, turn: Turn) -> bool:
+        """Once per conversation: remembered in the bot's state, or seen in a transcript
+        an OpenAI-style client sent back."""
+        if turn.state.get("disclaimed"):
+            return True
+        return any(
+            m["role"] == "assistant" and any(d in str(m["content"]) for d in DISCLAIMER.values()) for m in turn.history
+        )
 
     def finish(self, turn: Turn, reply: str) -> str:
-        if not turn.is_new_conversation:
-            return reply
-        lang = "fa" if turn.language == "fa" else "en"
-        if DISCLAIMER[lang] in reply or "not medical advice" in reply.lower():
-            return reply
-        return f"{reply.rstrip()}\n\n{DISCLAIMER[lang]}"
+        lang = _lang(turn)
+        checked = self.output.check(reply, REFERRAL[lang])
+        reply = checked.text
+        reasons = [f"output: {why} replaced" for why in dict.fromkeys(checked.removed)]
+        if checked.emergency:
+            reasons.insert(0, "model: emergency disposition")
+            routing = self._routing(turn, None)
+            if routing not in reply:
+                reply = f"{reply.rstrip()}\n\n{routing}"
+        if reasons:
+            turn.guard_reason = "; ".join(reasons)
+        if not self._disclaimed(turn):
+            turn.state["disclaimed"] = True
+            if DISCLAIMER[lang] not in reply:
+                reply = f"{reply.rstrip()}\n\n{DISCLAIMER[lang]}"
+        return reply

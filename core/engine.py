@@ -190,7 +190,8 @@ class Engine:
     def _stored(self, plan: PreparedTurn, reply: str | None) -> list[StoredText]:
         if not plan.profile.privacy.store_content:
             texts = [StoredText("user", None)]
-            return [*texts, StoredText("assistant", None)] if reply is not None else texts
+            answer = StoredText("assistant", None, guard_reason=plan.turn.guard_reason)
+            return [*texts, answer] if reply is not None else texts
         kinds = plan.profile.privacy.redact
 
         def clean(text: str) -> str:
@@ -198,7 +199,7 @@ class Engine:
 
         texts = [StoredText("user", clean(plan.turn.message))]
         if reply is not None:
-            texts.append(StoredText("assistant", clean(reply)))
+            texts.append(StoredText("assistant", clean(reply), guard_reason=plan.turn.guard_reason))
         return texts
 
     def _call_row(
@@ -355,12 +356,14 @@ class Engine:
         started = time.perf_counter()
         parts: list[str] = []
         completion: Completion | None = None
+        held = bool(getattr(plan.hooks, "holds_stream", False))
         try:
             async with aclosing(self.provider.stream(plan.request)) as items:
                 async for item in items:
                     if isinstance(item, Delta):
                         parts.append(item.text)
-                        yield item
+                        if not held:
+                            yield item
                     else:
                         completion = item
         except ProviderBusy:
@@ -376,7 +379,7 @@ class Engine:
             raise
         assert completion is not None
         result = await asyncio.to_thread(self._record_success, plan, completion, started)
-        streamed = "".join(parts)
+        streamed = "" if held else "".join(parts)
         if result.reply != streamed and result.reply.startswith(streamed):
             yield Delta(result.reply[len(streamed) :])
         yield result

@@ -41,6 +41,9 @@ class Turn:
     state: dict[str, Any] = field(default_factory=dict)
     # What a behaviour's prepare() leaves for its finish() in this turn only.
     notes: dict[str, Any] = field(default_factory=dict)
+    # Set by finish() when it changed the model's reply for a reason worth keeping
+    # (stored with the reply, like a guard's reason).
+    guard_reason: str | None = None
 
     def __post_init__(self) -> None:
         if not self.prompt_message:
@@ -76,6 +79,10 @@ class BotHooks(Protocol):
 
 class PassThrough:
     """Hooks that change nothing; a behaviour overrides what it needs."""
+
+    # True when finish() may rewrite the reply, not only append to it: the engine then
+    # sends a stream's text only once the whole reply has been through finish().
+    holds_stream = False
 
     def guard(self, turn: Turn) -> GuardReply | None:
         return None

@@ -25,7 +25,17 @@ def _iran_national_id_ok(digits: str) -> bool:
     return check == total if total < 2 else check == 11 - total
 
 
-_DATE = r"(?:\d{1,4}[/.\-]\d{1,2}[/.\-]\d{1,4}|\d{1,2}\s+[A-Za-z]{3,9}\s+\d{4}|[A-Za-z]{3,9}\s+\d{1,2},?\s+\d{4})"
+# Month names a birth date is written with: English, the Solar Hijri (Jalali) months and
+# the Gregorian months as Persian writes them.
+_MONTHS_FA = (
+    "فروردین|اردیبهشت|خرداد|تیر|مرداد|امرداد|شهریور|مهر|آبان|آذر|دی|بهمن|اسفند"
+    "|ژانویه|فوریه|مارس|آوریل|مه|می|ژوئن|ژوئیه|جولای|اوت|آگوست|سپتامبر|اکتبر|نوامبر|دسامبر"
+)
+_DATE = (
+    r"(?:\d{1,4}[/.\-]\d{1,2}[/.\-]\d{1,4}"
+    r"|\d{1,2}(?:st|nd|rd|th)?\s+(?:of\s+)?[A-Za-z]{3,9},?\s+\d{4}|[A-Za-z]{3,9}\s+\d{1,2}(?:st|nd|rd|th)?,?\s+\d{4}"
+    r"|\d{1,2}(?:\s*ام)?\s+(?:" + _MONTHS_FA + r")(?:\s+ماه)?(?:\s+(?:سال\s+)?\d{2,4})?)"
+)
 
 # (kind, pattern, optional check): most specific first, so an IBAN is not read as a card,
 # nor a checksum-valid national code (which may start 00) as an international phone number.
@@ -36,7 +46,8 @@ _RULES: list[tuple[str, re.Pattern[str], Callable[[str], bool] | None]] = [
     (
         "date_of_birth",
         re.compile(
-            r"(?:\b(?:born(?:\s+on)?|date\s+of\s+birth|DOB|birthday)\b|تاریخ\s*تولد|متولد)\s*(?:is\s+|:\s*)?" + _DATE,
+            r"(?:\b(?:born(?:\s+on)?|date\s+of\s+birth|DOB|birthday)\b|تاریخ\s*(?:ی\s*)?تولد(?:\s*(?:من|م|ام))?|متولد|تولدم|زاده)"
+            r"\s*(?:is\s+|:\s*|هست\s+|در\s+|روز\s+)?" + _DATE,
             re.IGNORECASE,
         ),
         None,

@@ -4,14 +4,21 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import openai
 import pytest
 from sqlmodel import select
 
-from bots.red_flags import RedFlags
+from bots.triage import Triage
 from core.engine import TurnRequest
 from core.ledger import Call, Message
-from tests.fakeopenai import FakeOpenAI
+from core.settings import Settings
+from tests.apiserver import ApiServer
+from tests.apiserver import start as start_api
+from tests.conftest import SHIPPED_PROFILES
+from tests.fakeopenai import FakeOpenAI, Reply
 
+# Written for this project with the first rules (a regression set, not an independent one:
+# tests/test_triage.py holds those).
 SET = Path(__file__).parent / "data" / "red_flags.tsv"
 
 
@@ -20,35 +27,17 @@ def labeled() -> list[tuple[str, str]]:
     return [tuple(line.split("\t")) for line in lines if line.strip() and not line.startswith("#")]  # type: ignore[misc]
 
 
-def test_recall_and_false_alarms_on_the_labeled_set() -> None:
-    flags = RedFlags.shipped()
+def test_the_projects_first_set_still_holds() -> None:
+    triage = Triage.shipped()
     rows = labeled()
     emergencies = [(text, flag) for text, flag in rows if flag != "-"]
     benign = [text for text, flag in rows if flag == "-"]
     assert len(emergencies) >= 50
     assert len(benign) >= 30
-    caught = [text for text, flag in emergencies if (hit := flags.check(text)) and hit.id == flag]
-    alarms = [text for text in benign if flags.check(text)]
-    missed = sorted({text for text, _ in emergencies} - set(caught))
-    assert len(caught) / len(emergencies) >= 0.98, missed
-    assert len(alarms) / len(benign) <= 0.03, alarms
-
-
-@pytest.mark.parametrize(
-    ("text", "flag"),
-    [
-        ("no chest pain", None),
-        ("I do not have any chest pain or shortness of breath", None),
-        ("my chest pain last year", None),
-        ("I had a heart attack last year and now I have chest pain and I'm sweating", "cardiac"),
-        ("I don't feel well, my chest hurts and I'm sweating", "cardiac"),
-        ("درد سینه ندارم", None),
-        ("درد سینه دارم و عرق کردم", "cardiac"),
-    ],
-)
-def test_negation_and_history(text: str, flag: str | None) -> None:
-    hit = RedFlags.shipped().check(text)
-    assert (hit.id if hit else None) == flag
+    missed = [text for text, _ in emergencies if triage.check(text) is None]
+    alarms = [text for text in benign if triage.check(text)]
+    assert missed == []
+    assert alarms == []
 
 
 pytestmark = pytest.mark.anyio
@@ -106,3 +95,133 @@ async def test_private_data_is_redacted_in_storage(cli_env: dict, fake: FakeOpen
     with runtime.database.session() as session:
         stored = session.exec(select(Message).where(Message.conversation_id == result.conversation_id)).all()
     assert stored[0].content == "I'm [email], [date_of_birth], call me on [phone], is a rash serious?"
+
+
+# -- conversation-level triage, natively and through the OpenAI-compatible route ----------
+
+
+async def test_symptoms_over_two_native_turns_are_routed(cli_env: dict, fake: FakeOpenAI, load_runtime) -> None:
+    engine = load_runtime().engine()
+    first = await engine.turn(TurnRequest(bot="medical", message="my chest has felt tight since lunch"))
+    assert first.guard_reason is None
+    second = await engine.turn(
+        TurnRequest(
+            bot="medical", message="now I'm sweating and my left arm is numb", conversation_id=first.conversation_id
+        )
+    )
+    assert second.model is None
+    assert second.guard_reason is not None
+    assert second.guard_reason.startswith("red flag: cardiac")
+    assert len(fake.chat_requests()) == 1  # only the first turn reached the model
+
+
+@pytest.fixture
+def medical_api(settings: Settings):
+    server = start_api(settings.model_copy(update={"profiles_dir": SHIPPED_PROFILES}))
+    yield server
+    server.stop()
+
+
+def test_symptoms_over_two_turns_of_an_openai_transcript_are_routed(medical_api: ApiServer, fake: FakeOpenAI) -> None:
+    client = openai.OpenAI(base_url=medical_api.v1, api_key=medical_api.chat_key)
+    transcript = [
+        {"role": "user", "content": "سینه‌ام از ظهر سنگینه"},
+        {"role": "assistant", "content": "از کی شروع شده؟"},
+        {"role": "user", "content": "الان عرق سرد کردم و دست چپم بی‌حس شده"},
+    ]
+    completion = client.chat.completions.create(model="medical", messages=transcript)  # type: ignore[arg-type]
+    assert "همین حالا با 112 تماس بگیرید" in (completion.choices[0].message.content or "")
+    assert fake.chat_requests() == []
+
+
+def test_the_disclaimer_is_not_repeated_on_a_resent_transcript(medical_api: ApiServer, fake: FakeOpenAI) -> None:
+    client = openai.OpenAI(base_url=medical_api.v1, api_key=medical_api.chat_key)
+    first = client.chat.completions.create(
+        model="medical", messages=[{"role": "user", "content": "I have a mild cold"}]
+    )
+    answer = first.choices[0].message.content or ""
+    assert answer.endswith("This is general information, not medical advice.")
+    again = client.chat.completions.create(
+        model="medical",
+        messages=[
+            {"role": "user", "content": "I have a mild cold"},
+            {"role": "assistant", "content": answer},
+            {"role": "user", "content": "and a cough"},
+        ],
+    )
+    assert "not medical advice" not in (again.choices[0].message.content or "")
+
+
+async def test_the_disclaimer_comes_after_an_emergency_opening(cli_env: dict, fake: FakeOpenAI, load_runtime) -> None:
+    engine = load_runtime().engine()
+    routed = await engine.turn(TurnRequest(bot="medical", message="my dad collapsed and is not breathing"))
+    assert "start CPR" in routed.reply
+    later = await engine.turn(
+        TurnRequest(
+            bot="medical",
+            message="the paramedics took over, what is a defibrillator?",
+            conversation_id=routed.conversation_id,
+        )
+    )
+    last = await engine.turn(
+        TurnRequest(
+            bot="medical", message="thanks, and how long does recovery take?", conversation_id=routed.conversation_id
+        )
+    )
+    assert later.reply.endswith("This is general information, not medical advice.")
+    assert "not medical advice" not in last.reply
+
+
+# -- the net on the model's side -------------------------------------------------------------
+
+
+async def test_a_dose_in_the_models_reply_is_replaced(cli_env: dict, fake: FakeOpenAI, load_runtime) -> None:
+    runtime = load_runtime()
+    fake.script(Reply(text="See a clinician soon (within a day or two).\nGive 400 mg every 4 hours. Rest helps."))
+    result = await runtime.engine().turn(TurnRequest(bot="medical", message="my back hurts, what can I take?"))
+    assert "400 mg" not in result.reply
+    assert "please ask a pharmacist or your clinician" in result.reply
+    assert "Rest helps." in result.reply
+    with runtime.database.session() as session:
+        answer = session.exec(select(Message).where(Message.role == "assistant")).one()
+    assert answer.guard_reason == "output: dose replaced"
+
+
+async def test_a_diagnosis_is_replaced_in_persian_and_the_stream_never_shows_it(
+    cli_env: dict, fake: FakeOpenAI, load_runtime
+) -> None:
+    fake.script(Reply(text="احتمالا شما آپاندیسیت دارید. به پزشک مراجعه کنید."))
+    items = [
+        i async for i in load_runtime().engine().stream(TurnRequest(bot="medical", message="دلم از دیشب درد میکنه"))
+    ]
+    streamed = "".join(i.text for i in items[:-1])
+    assert "آپاندیسیت" not in streamed
+    assert streamed == items[-1].reply
+    assert "از داروساز یا پزشک خود بپرسید" in streamed
+
+
+async def test_an_emergency_disposition_from_the_model_gets_the_number(
+    cli_env: dict, fake: FakeOpenAI, load_runtime
+) -> None:
+    runtime = load_runtime()
+    fake.script(Reply(text="Emergency: call emergency services now.\nThis pattern can be serious."))
+    result = await runtime.engine().turn(TurnRequest(bot="medical", message="my tummy feels odd and I feel weird"))
+    assert "Call 112 now" in result.reply
+    with runtime.database.session() as session:
+        answer = session.exec(select(Message).where(Message.role == "assistant")).one()
+    assert answer.guard_reason == "model: emergency disposition"
+
+
+async def test_persian_turns_are_told_to_answer_in_persian(cli_env: dict, fake: FakeOpenAI, load_runtime) -> None:
+    await load_runtime().engine().turn(TurnRequest(bot="medical", message="سرما خوردم و گلوم درد میکنه"))
+    system = "\n".join(m["content"] for m in fake.chat_requests()[0]["messages"] if m["role"] == "system")
+    assert "Answer in Persian" in system
+
+
+async def test_iranian_ids_and_persian_birth_dates_are_redacted(cli_env: dict, fake: FakeOpenAI, load_runtime) -> None:
+    runtime = load_runtime()
+    message = "کد ملی من ۰۰۸۴۵۷۵۹۴۸ است و متولد ۱۵ مهر ۱۳۶۸ هستم، سرفه دارم"
+    result = await runtime.engine().turn(TurnRequest(bot="medical", message=message))
+    with runtime.database.session() as session:
+        stored = session.exec(select(Message).where(Message.conversation_id == result.conversation_id)).all()
+    assert stored[0].content == "کد ملی من [iran_national_id] است و [date_of_birth] هستم، سرفه دارم"

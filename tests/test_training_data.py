@@ -9,7 +9,7 @@ import re
 import pytest
 
 from bots.catalog import Catalog
-from bots.red_flags import RedFlags
+from bots.triage import Triage
 from core.finetune.dataset import validate
 from core.language import fold_digits
 from core.pricing import PriceTable
@@ -62,7 +62,7 @@ def test_farsi_prices_are_the_catalogs() -> None:
 
 
 def test_the_medical_set_never_doses_and_routes_every_emergency() -> None:
-    flags = RedFlags.shipped()
+    flags = Triage.shipped()
     for user, reply in replies("medical"):
         assert not re.search(r"\d+\s?(mg|ml|tablets?|pills?)\b", reply, re.IGNORECASE), reply
         if flags.check(user):

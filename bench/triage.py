@@ -1,0 +1,147 @@
+"""Medical triage on the independently written sets: recall, false alarms, time per message.
+
+    .venv/bin/python bench/triage.py [--split dev|test|all] [--misses] [--json]
+
+The sets in tests/data/triage_{dev,test}.jsonl were written by helpers who never saw
+the rules (their brief: tests/data/briefs/triage_writer.md). The rules are tuned on
+dev only; test is reported untouched. A hit counts as recall when it is an emergency
+of any category (routing is what matters; the category is reported too). Two-turn
+conversations are judged the way the bot judges them: the last turns together.
+Time: median and p95 per message over the split, and one 100,000-character message
+to show the cost is linear.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bots.triage import Triage  # noqa: E402
+
+DATA = ROOT / "tests" / "data"
+
+
+def load(split: str) -> list[dict[str, Any]]:
+    path = DATA / f"triage_{split}.jsonl"
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def judge(triage: Triage, row: dict[str, Any]) -> str | None:
+    if "turns" in row:
+        turns = row["turns"]
+        hit = None
+        for k in range(1, len(turns) + 1):  # turn by turn, as a conversation runs
+            hit = triage.check_conversation(turns[:k]) or hit
+        return hit.id if hit else None
+    hit = triage.check(row["text"])
+    return hit.id if hit else None
+
+
+def evaluate(triage: Triage, rows: list[dict[str, Any]]) -> dict[str, Any]:
+    cells: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0, 0, 0])  # em, caught, benign, alarms
+    misses, alarms, wrong_category = [], [], []
+    for row in rows:
+        got = judge(triage, row)
+        kind = "multi_turn" if "turns" in row else row["category"]
+        for key in ((kind, row["lang"]), (kind, "*"), ("*", row["lang"]), ("*", "*")):
+            cell = cells[key]
+            if row["label"] == "emergency":
+                cell[0] += 1
+                cell[1] += got is not None
+            else:
+                cell[2] += 1
+                cell[3] += got is not None
+        if row["label"] == "emergency" and got is None:
+            misses.append(row)
+        elif row["label"] == "emergency" and got != row["category"] and "turns" not in row:
+            wrong_category.append((row, got))
+        elif row["label"] != "emergency" and got is not None:
+            alarms.append((row, got))
+    return {"cells": cells, "misses": misses, "alarms": alarms, "wrong_category": wrong_category}
+
+
+def timing(triage: Triage, rows: list[dict[str, Any]]) -> dict[str, float]:
+    texts = [row["text"] for row in rows if "text" in row]
+    triage.check("warm up")
+    samples = []
+    for _ in range(5):
+        for text in texts:
+            start = time.perf_counter()
+            triage.check(text)
+            samples.append((time.perf_counter() - start) * 1000)
+    long_text = (" ".join(texts) + " ") * (100_000 // (len(" ".join(texts)) + 1) + 1)
+    long_text = long_text[:100_000]
+    start = time.perf_counter()
+    triage.check(long_text)
+    long_ms = (time.perf_counter() - start) * 1000
+    chars = statistics.mean(len(t) for t in texts)
+    return {
+        "median_ms": statistics.median(samples),
+        "p95_ms": statistics.quantiles(samples, n=20)[18],
+        "mean_chars": chars,
+        "ms_100k_chars": long_ms,
+        "ms_per_1k_chars_long": long_ms / 100,
+    }
+
+
+def pct(a: int, b: int) -> str:
+    return f"{a}/{b} ({100 * a / b:.0f}%)" if b else "-"
+
+
+def report(split: str, result: dict[str, Any], times: dict[str, float], show_misses: bool) -> None:
+    cells = result["cells"]
+    print(f"\n== {split} ==")
+    print(f"{'category':22} {'lang':9} {'recall':>14} {'false alarms':>14}")
+    for key in sorted(cells, key=lambda k: (k[0] == "*", k[0], k[1] != "*", k[1])):
+        em, caught, benign, alarms = cells[key]
+        if key[1] != "*" and key[0] != "*":
+            continue
+        print(f"{key[0]:22} {key[1]:9} {pct(caught, em):>14} {pct(alarms, benign):>14}")
+    em, caught, benign, alarms = cells[("*", "*")]
+    self_harm = cells[("self_harm", "*")]
+    print(
+        f"TOTAL recall {pct(caught, em)}, false alarms {pct(alarms, benign)}, "
+        f"self-harm misses {self_harm[0] - self_harm[1]}; "
+        f"time per message median {times['median_ms']:.3f} ms, p95 {times['p95_ms']:.3f} ms "
+        f"(mean {times['mean_chars']:.0f} chars); 100,000 chars: {times['ms_100k_chars']:.0f} ms"
+    )
+    if show_misses:
+        for row in result["misses"]:
+            print(f"  MISS  {row['id']:7} {row['category']:20} {row.get('text') or row.get('turns')}")
+        for row, got in result["alarms"]:
+            print(f"  ALARM {row['id']:7} {got:20} [{row['category']}] {row.get('text') or row.get('turns')}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--split", choices=["dev", "test", "all"], default="all")
+    parser.add_argument("--misses", action="store_true", help="list every miss and false alarm")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    triage = Triage.shipped()
+    splits = ["dev", "test"] if args.split == "all" else [args.split]
+    out = {}
+    for split in splits:
+        rows = load(split)
+        result = evaluate(triage, rows)
+        times = timing(triage, rows)
+        if args.json:
+            em, caught, benign, alarms = result["cells"][("*", "*")]
+            out[split] = {"recall": caught / em, "false_alarms": alarms / benign, **times}
+        else:
+            report(split, result, times, args.misses)
+    if args.json:
+        print(json.dumps(out, indent=2))
+
+
+if __name__ == "__main__":
+    main()

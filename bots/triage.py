@@ -1,0 +1,443 @@
+"""Emergency triage: concepts found in folded, stemmed words, combined within windows.
+
+A fixed phrase breaks on the first intensifier, inflection, colloquial form or typo
+("درد خیلی بد قفسه سینه", "ending my life", "swallowed a little bleach", "chokng").
+So triage works on concepts instead (``bots/data/triage.yaml``):
+
+1. fold: NFKC, typographic apostrophes, Arabic ي/ك, ZWNJ, every digit set, English
+   contractions ("can’t" -> "can not"), letters repeated for emphasis;
+2. tokens get one key per language: Snowball's English stem, a light Persian stem
+   (hazm's stemmer plus colloquial suffixes), a Finglish spelling fold; a word that
+   matches nothing may still match a lexicon word one edit away (rapidfuzz);
+3. lexicon terms (one or more keys) mark concepts: symptom, body part, severity,
+   person, time; numbers give counts and ages;
+4. a category fires when one of its rules has all its concepts within a window of
+   words, none of them negated, and the sentence is not framed as history, a
+   hypothetical, a lesson or fiction (a framed first-person self-harm term, or an
+   urgency cue such as "now", still fires).
+
+Every step is a dictionary lookup or a bounded scan, so the time grows linearly with
+the message.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from bisect import bisect_left
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import cache, lru_cache
+from importlib.resources import files
+from typing import Any
+
+import yaml
+
+from bots import triage_words as words
+
+LANGS = ("en", "fa", "fi")
+
+
+@dataclass(frozen=True)
+class Hit:
+    id: str
+    reason: str
+    crisis: bool
+    # Extra instruction for the routing reply (e.g. "cpr"), keyed into medical.yaml's texts.
+    advice: str | None = None
+
+
+@dataclass(frozen=True)
+class Match:
+    concept: str
+    start: int  # token positions, end exclusive
+    end: int
+    sentence: int
+    first_person: bool
+
+
+@dataclass
+class _Term:
+    keys: tuple[str, ...]
+    concept: str
+    lang: str
+    first_person: bool
+
+
+@dataclass
+class _Rule:
+    near: tuple[frozenset[str], ...]  # each slot: any of these concepts, all slots within the window
+    also: tuple[frozenset[str], ...]  # anywhere in the judged text
+    unless: frozenset[str]  # none of these in the sentence of the first slot
+    window: int
+
+
+@dataclass
+class _Category:
+    id: str
+    reason: str
+    crisis: bool
+    advice: str | None
+    rules: list[_Rule]
+    # Framing never lowers these: e.g. self-harm said in the first person.
+    keep_first_person: bool
+    frames: frozenset[str]  # the framings that lower this category
+    kept_by_now: bool  # "now" alone keeps it ("someone is not breathing now")
+
+
+@dataclass
+class _Analysis:
+    tokens: list[words.Token]
+    matches: dict[str, list[Match]] = field(default_factory=dict)
+    # (unit, number) -> its frames (history, fiction, ...); unit is clause, sentence or turn
+    framed: dict[tuple[str, int], set[str]] = field(default_factory=dict)
+    now: set[int] = field(default_factory=set)  # sentences saying "now" (keeps categories that ask for it)
+    urgent: set[int] = field(default_factory=set)  # sentences with an urgency cue
+
+
+class Triage:
+    def __init__(self, data: dict[str, Any]) -> None:
+        self._index: dict[tuple[str, str], list[_Term]] = {}
+        self._unless_inside: dict[str, list[str]] = {
+            concept: options.get("unless_inside", []) for concept, options in data.get("concept_options", {}).items()
+        }
+        self._fuzzy = words.FuzzyIndex()
+        self._words: dict[str, set[str]] = {lang: set() for lang in LANGS}
+        self._groups: dict[str, list[str]] = {name: list(items) for name, items in data.get("groups", {}).items()}
+        for concept, by_lang in data["concepts"].items():
+            for lang, terms in by_lang.items():
+                for raw in map(str, terms):
+                    first_person = raw.startswith("1p:")
+                    term = raw[3:] if first_person else raw
+                    tokens = [t for t in words.tokenize(term) if t.keys.get(lang)]
+                    keys = tuple(t.keys[lang] for t in tokens)
+                    for t in tokens:
+                        self._fuzzy.add(lang, t.surface, t.keys[lang])
+                    if not keys:
+                        raise ValueError(f"triage lexicon: term {raw!r} of concept {concept!r} has no {lang} words")
+                    entry = _Term(keys, concept, lang, first_person)
+                    self._index.setdefault((lang, keys[0]), []).append(entry)
+                    self._words[lang].update(keys)
+        for entries in self._index.values():
+            entries.sort(key=lambda e: -len(e.keys))  # longest term first
+        self._negation = {lang: set(words) for lang, words in data["negation"]["cues"].items()}
+        self._negative_verb = {
+            lang: re.compile("|".join(f"(?:{p})" for p in patterns))
+            for lang, patterns in data["negation"]["verbs"].items()
+        }
+        self._positive_verb = {
+            lang: re.compile("|".join(f"(?:{p})" for p in patterns))
+            for lang, patterns in data["negation"]["positive_verbs"].items()
+        }
+        self._transparent = {lang: set(words) for lang, words in data["negation"]["transparent"].items()}
+        self._frames = {
+            name: (
+                self._compile_cue_set({k: v for k, v in cues.items() if k != "scope"}),
+                cues.get("scope", "sentence"),
+            )
+            for name, cues in data["framing"]["frames"].items()
+        }
+        self._years = tuple(data["framing"].get("years", (0, 0)))
+        self._urgent = self._compile_cue_set(data["framing"]["urgent"])
+        self._now = self._compile_cue_set(data["framing"]["now"])
+        self._count = data["numbers"]["count"]
+        self._units = re.compile("|".join(self._count["units"]))
+        self._age = data["numbers"]["age"]
+        self._age_units = [
+            (float(unit["max"]), re.compile("|".join(unit["plain"])), re.compile("|".join(unit["aged"])))
+            for unit in self._age["units"].values()
+        ]
+        self._breaks = frozenset(w for lang in data["scope_breaks"].values() for w in lang)
+        self.categories = [self._category(cid, spec) for cid, spec in data["categories"].items()]
+
+    def _expand(self, item: str) -> frozenset[str]:
+        names = [n.strip() for n in item.split("|")]
+        out: set[str] = set()
+        for name in names:
+            out.update(self._groups.get(name, [name]))
+        return frozenset(out)
+
+    def _category(self, cid: str, spec: dict[str, Any]) -> _Category:
+        rules = [
+            _Rule(
+                near=tuple(self._expand(i) for i in rule.get("near", [])),
+                also=tuple(self._expand(i) for i in rule.get("also", [])),
+                unless=frozenset().union(*(self._expand(i) for i in rule.get("unless", []))),
+                window=int(rule.get("window", 6)),
+            )
+            for rule in spec["rules"]
+        ]
+        return _Category(
+            id=cid,
+            reason=spec["reason"],
+            crisis=bool(spec.get("crisis", False)),
+            advice=spec.get("advice"),
+            rules=rules,
+            keep_first_person=bool(spec.get("keep_first_person", False)),
+            frames=frozenset(spec.get("frames", self._frames)),
+            kept_by_now=bool(spec.get("kept_by_now", False)),
+        )
+
+    @staticmethod
+    def _compile_cue_set(cues: dict[str, list[str]]) -> list[tuple[str, ...]]:
+        """Cues are grammar (time, mood, genre), matched on spelling-folded words, not stems."""
+        out = []
+        for lang_cues in cues.values():
+            for cue in map(str, lang_cues):
+                keys = tuple(words.cue_key(t) for t in words.tokenize(cue))
+                if keys:
+                    out.append(keys)
+        return out
+
+    @classmethod
+    @cache
+    def shipped(cls) -> Triage:
+        return cls(yaml.safe_load(files("bots").joinpath("data/triage.yaml").read_text(encoding="utf-8")))
+
+    # -- analysis ---------------------------------------------------------------
+
+    def _key(self, token: words.Token, lang: str) -> str | None:
+        key = token.keys.get(lang)
+        if key is None:
+            return None
+        if key in self._words[lang]:
+            return key
+        return self._fuzzy.nearest(lang, token.surface)
+
+    def _find_terms(self, tokens: list[words.Token]) -> list[tuple[_Term, int, int]]:
+        found: list[tuple[_Term, int, int]] = []
+        keys = [{lang: self._key(t, lang) for lang in LANGS} for t in tokens]
+        for i in range(len(tokens)):
+            for lang in LANGS:
+                first = keys[i][lang]
+                if first is None:
+                    continue
+                for term in self._index.get((lang, first), ()):
+                    n = len(term.keys)
+                    if i + n > len(tokens):
+                        continue
+                    if all(keys[i + k][lang] == term.keys[k] for k in range(1, n)) and all(
+                        tokens[i + k].sentence == tokens[i].sentence for k in range(n)
+                    ):
+                        found.append((term, i, i + n))
+        # Some terms mean something else inside a longer one: "can not breathe" is not "not breathing".
+        outer: dict[str, list[tuple[int, int]]] = {}
+        for term, s, e in found:
+            outer.setdefault(term.concept, []).append((s, e))
+        return [
+            (term, s, e)
+            for term, s, e in found
+            if not any(
+                (os_, oe) != (s, e) and os_ <= s and e <= oe
+                for concept in self._unless_inside.get(term.concept, ())
+                for os_, oe in outer.get(concept, ())
+            )
+        ]
+
+    def _scan_cues(self, tokens: list[words.Token], cues: list[tuple[str, ...]], in_term: list[bool]) -> set[int]:
+        """Sentences holding a cue. A cue that is itself negated does not count
+        ("no history of seizures", "sabeghe nadasht")."""
+        first: dict[str, list[tuple[str, ...]]] = {}
+        for cue in cues:
+            first.setdefault(cue[0], []).append(cue)
+        where: set[int] = set()
+        keys = [words.cue_key(t) for t in tokens]
+        for i, key in enumerate(keys):
+            for cue in first.get(key, ()):
+                if tuple(keys[i : i + len(cue)]) == cue and not self._negated(tokens, i, i + len(cue), in_term):
+                    where.add(i)
+        return where
+
+    @staticmethod
+    def _widen(tokens: list[words.Token], where: set[int], scope: str) -> set[tuple[str, int]]:
+        """The units (clauses, sentences or turns) that cues at these token positions frame."""
+        attr = {"clause": "clause", "sentence": "sentence", "turn": "turn"}[scope]
+        return {(attr, getattr(tokens[i], attr)) for i in where}
+
+    @staticmethod
+    def _is(token: words.Token, lists: dict[str, set[str]]) -> bool:
+        if token.lang == "en":  # Latin letters: English or Finglish
+            return token.surface in lists.get("en", ()) or token.surface in lists.get("fi", ())
+        return token.surface in lists.get(token.lang, ())
+
+    def _negative(self, token: words.Token) -> bool:
+        pattern = self._negative_verb.get("fi" if token.lang == "en" else token.lang)
+        return pattern is not None and pattern.fullmatch(token.surface) is not None
+
+    def _affirmative(self, token: words.Token) -> bool:
+        """A positive verb ends the search for a negative one (درد سینه دارم و بابام خونه نیست)."""
+        pattern = self._positive_verb.get("fi" if token.lang == "en" else token.lang)
+        return pattern is not None and pattern.fullmatch(token.surface) is not None
+
+    def _negated(self, tokens: list[words.Token], start: int, end: int, in_term: list[bool]) -> bool:
+        """English negation comes before what it governs ("no chest pain"); Persian and
+        Finglish negate the verb after it ("درد سینه ندارم", "dard nadaram")."""
+        sentence = tokens[start].sentence
+        # Before: skip determiners and coordinated concepts, stop at the first other word.
+        i, steps = start - 1, 0
+        while i >= 0 and steps < 6 and tokens[i].sentence == sentence:
+            token = tokens[i]
+            if token.surface in self._breaks:
+                break
+            if not in_term[i] and self._is(token, self._negation):
+                return True
+            if not (in_term[i] or self._is(token, self._transparent)):
+                break
+            i, steps = i - 1, steps + 1
+        # After: the verb the concept attaches to.
+        i, steps = end, 0
+        clause = tokens[end - 1].clause
+        while i < len(tokens) and steps < 6 and tokens[i].clause == clause:
+            token = tokens[i]
+            if token.surface in self._breaks:
+                break
+            if not in_term[i] and self._negative(token):
+                return True
+            if self._affirmative(token) or not (in_term[i] or self._is(token, self._transparent) or token.lang != "en"):
+                break
+            i, steps = i + 1, steps + 1
+        return False
+
+    def analyse(self, turns: Sequence[str]) -> _Analysis:
+        tokens = words.tokenize_turns(turns, self._breaks)
+        analysis = _Analysis(tokens)
+        found = self._find_terms(tokens)
+        in_term = [False] * len(tokens)
+        for _, s, e in found:
+            for k in range(s, e):
+                in_term[k] = True
+        for term, s, e in found:
+            if self._negated(tokens, s, e, in_term):
+                continue
+            analysis.matches.setdefault(term.concept, []).append(
+                Match(term.concept, s, e, tokens[s].sentence, term.first_person)
+            )
+        for concept, s, e in self._numbers(tokens):
+            analysis.matches.setdefault(concept, []).append(Match(concept, s, e, tokens[s].sentence, False))
+        low, high = self._years
+        years = {
+            i for i, t in enumerate(tokens) if t.number is not None and low <= t.number <= high and "." not in t.surface
+        }
+        for name, (cues, scope) in self._frames.items():
+            sentences = self._scan_cues(tokens, cues, in_term) | (years if name == "history" else set())
+            for unit in self._widen(tokens, sentences, scope):
+                analysis.framed.setdefault(unit, set()).add(name)
+        analysis.urgent = {tokens[i].sentence for i in self._scan_cues(tokens, self._urgent, in_term)}
+        analysis.now = {tokens[i].sentence for i in self._scan_cues(tokens, self._now, in_term)}
+        for matches in analysis.matches.values():
+            matches.sort(key=lambda m: m.start)
+        return analysis
+
+    def _numbers(self, tokens: list[words.Token]) -> list[tuple[str, int, int]]:
+        """Counts ("took 30 pills", "۲۰ تا قرص") and young ages ("6 week old", "۴۰ روزه")."""
+        out: list[tuple[str, int, int]] = []
+        count = self._count
+        for i, token in enumerate(tokens):
+            if token.number is None:
+                continue
+            nxt = tokens[i + 1].surface if i + 1 < len(tokens) else ""
+            after = tokens[i + 2].surface if i + 2 < len(tokens) else ""
+            if token.number >= count["min"] and not self._units.fullmatch(nxt):
+                out.append((count["concept"], i, i + 1))
+            for limit, plain, aged in self._age_units:
+                if token.number > limit:
+                    continue
+                if aged.fullmatch(nxt) or (plain.fullmatch(nxt) and after in self._age["old"]):
+                    out.append((self._age["concept"], i, i + 2))
+                elif plain.fullmatch(nxt):
+                    out.append((self._age["span_concept"], i, i + 2))
+        return out
+
+    # -- judging ----------------------------------------------------------------
+
+    def _live(self, analysis: _Analysis, concepts: frozenset[str], category: _Category) -> list[Match]:
+        out: list[Match] = []
+        for concept in concepts:
+            for m in analysis.matches.get(concept, ()):
+                token = analysis.tokens[m.start]
+                frames = set().union(
+                    *(
+                        analysis.framed.get(unit, ())
+                        for unit in (("clause", token.clause), ("sentence", token.sentence), ("turn", token.turn))
+                    )
+                )
+                urgent = m.sentence in analysis.urgent or (category.kept_by_now and m.sentence in analysis.now)
+                lowered = bool(frames & category.frames) and not urgent
+                if lowered and not (category.keep_first_person and m.first_person):
+                    continue
+                out.append(m)
+        out.sort(key=lambda m: m.start)
+        return out
+
+    def _rule_holds(self, analysis: _Analysis, rule: _Rule, category: _Category) -> list[Match] | None:
+        used: list[Match] = []
+        for slot in rule.also:
+            live = self._live(analysis, slot, category)
+            if not live:
+                return None
+            used.append(live[0])
+        if not rule.near:
+            return used
+        slots = [self._live(analysis, slot, category) for slot in rule.near]
+        if any(not s for s in slots):
+            return None
+        anchors, others = slots[0], slots[1:]
+        if rule.unless:
+            spoilt = {m.sentence for m in self._live(analysis, rule.unless, category)}
+            anchors = [a for a in anchors if a.sentence not in spoilt]
+        for anchor in anchors:
+            chosen = [anchor]
+            for other in others:
+                starts = [m.start for m in other]
+                j = bisect_left(starts, anchor.start - rule.window)
+                pick = None
+                while j < len(other) and other[j].start <= anchor.end + rule.window:
+                    m = other[j]
+                    if analysis.tokens[m.start].turn == analysis.tokens[anchor.start].turn:
+                        pick = m
+                        break
+                    j += 1
+                if pick is None:
+                    break
+                chosen.append(pick)
+            else:
+                return used + chosen
+        return None
+
+    def _judge(self, analysis: _Analysis) -> tuple[Hit, list[Match]] | None:
+        for category in self.categories:
+            for rule in category.rules:
+                used = self._rule_holds(analysis, rule, category)
+                if used is not None:
+                    return Hit(category.id, category.reason, category.crisis, category.advice), used
+        return None
+
+    def check(self, text: str) -> Hit | None:
+        """The emergency in one message, or None."""
+        judged = self._judge(self.analyse([text]))
+        return judged[0] if judged else None
+
+    def check_conversation(self, turns: Sequence[str], *, window: int = 3) -> Hit | None:
+        """The emergency in the latest user turn, or in the last ``window`` user turns read
+        together when the latest one adds to them (a symptom in one turn, its companion in
+        the next). An emergency the earlier turns already showed is not raised again unless
+        the latest turn still carries it."""
+        recent = [t for t in turns if t.strip()][-window:]
+        if not recent:
+            return None
+        if len(recent) > 1:
+            analysis = self.analyse(recent)
+            judged = self._judge(analysis)
+            if judged is not None and any(analysis.tokens[m.start].turn == len(recent) - 1 for m in judged[1]):
+                return judged[0]
+        return self.check(recent[-1])
+
+
+def fold(text: str) -> str:
+    """The text triage reads (exported for tests and the bench)."""
+    return words.fold(unicodedata.normalize("NFKC", text))
+
+
+@lru_cache(maxsize=1)
+def shipped() -> Triage:
+    return Triage.shipped()

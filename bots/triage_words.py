@@ -1,0 +1,321 @@
+"""Words as triage reads them: folded text, tokens, and one key per language.
+
+Keys are what lexicon terms and messages are compared on, computed the same way on
+both sides, so a lexicon written "chest hurts" also matches "chest hurting":
+- English: Snowball's Porter2 stem (``snowballstemmer``);
+- Persian: a light suffix stripper that knows spoken endings (سینم، نفسش، میکنه).
+  hazm's Stemmer is not used here: it maps شدید (severe) to شد (became) and سینم to
+  سین but سینه to سینه, so the same body part would get two keys;
+- Finglish: a spelling fold (ee/i, oo/u, doubled letters, a final -eh) and the same
+  suffix idea in Latin letters ("nafasam" -> "nafas", "sineh" -> "sin").
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import snowballstemmer
+from rapidfuzz.distance import OSA
+
+_FOLD = str.maketrans(
+    {
+        "ي": "ی",
+        "ى": "ی",
+        "ئ": "ی",
+        "ك": "ک",
+        "ة": "ه",
+        "ۀ": "ه",
+        "ؤ": "و",
+        "أ": "ا",
+        "إ": "ا",
+        "آ": "ا",
+        "ٱ": "ا",
+        "\u0640": None,  # tatweel
+        "\u0654": None,  # hamza above
+        "\u200c": " ",  # ZWNJ: the parts become words; suffix words are dropped below
+        "\u200d": None,
+        "\u2019": "'",
+        "\u2018": "'",
+        "\u02bc": "'",
+        "`": "'",
+        "\u00b4": "'",
+        **{chr(c): None for c in range(0x064B, 0x0653)},  # harakat
+        **{chr(0x06F0 + d): str(d) for d in range(10)},
+        **{chr(0x0660 + d): str(d) for d in range(10)},
+    }
+)
+
+# English contractions, with and without the apostrophe that phones drop.
+_CONTRACTIONS = [
+    (re.compile(r"\bcan'?t\b|\bcannot\b"), "can not"),
+    (re.compile(r"\bwon't\b"), "will not"),
+    (re.compile(r"\bain'?t\b"), "is not"),
+    (
+        re.compile(r"\b(do|does|did|is|are|was|were|could|would|should|has|have|had|must|need)n'?t\b"),
+        r"\1 not",
+    ),
+    (re.compile(r"\bi'?m\b"), "i am"),
+    (re.compile(r"'re\b"), " are"),
+    (re.compile(r"'ve\b"), " have"),
+    (re.compile(r"'ll\b"), " will"),
+    (re.compile(r"'d\b"), " would"),
+    (re.compile(r"\b(he|she|it|that|there|what|who)'s\b"), r"\1 is"),
+    (re.compile(r"'s\b"), ""),
+]
+_REPEATS = re.compile(r"(\w)\1{2,}")
+_TOKEN = re.compile(
+    r"\d+(?:\.\d+)?|[a-z]+(?:'[a-z]+)?|[\u0621-\u063a\u0641-\u064a\u067e\u0686\u0698\u06a9\u06af\u06cc\u06c0]+"
+)
+_SENTENCE_END = re.compile(r"[.!?؟\n;؛]+")
+_CLAUSE_END = re.compile(r"[,،]| - ")
+
+# Persian words that are only a suffix written apart (after ZWNJ or a space), and the
+# object marker, which spoken Persian glues on or drops (خودمو / خودم را / خودم رو).
+_FA_DROP = frozenset(
+    [
+        "ها",
+        "های",
+        "هایی",
+        "هام",
+        "هات",
+        "هاش",
+        "ام",
+        "ات",
+        "اش",
+        "ای",
+        "ی",
+        "ایم",
+        "اید",
+        "اند",
+        "تر",
+        "ترین",
+        "شون",
+        "مون",
+        "تون",
+        "را",
+        "رو",
+    ]
+)
+_FA_SUFFIXES = [
+    "هایشان",
+    "هایمان",
+    "هایتان",
+    "هاشون",
+    "هامون",
+    "هاتون",
+    "هایم",
+    "هایت",
+    "هایش",
+    "های",
+    "ها",
+    "ترین",
+    "تر",
+    "شون",
+    "مون",
+    "تون",
+    "شان",
+    "مان",
+    "تان",
+    "یم",
+    "ید",
+    "ند",
+    "ام",
+    "ات",
+    "اش",
+    "ای",
+    "م",
+    "ت",
+    "ش",
+    "ی",
+    "ه",
+    "و",
+    "ا",
+]
+_FI_SUFFIXES = [
+    "hashun",
+    "hamun",
+    "haye",
+    "hash",
+    "ham",
+    "ha",
+    "eshun",
+    "emun",
+    "esh",
+    "ash",
+    "am",
+    "at",
+    "et",
+    "emo",
+    "amo",
+    "o",
+    "ro",
+    "i",
+    "e",
+    "a",
+]
+_NUMBER_WORDS = {
+    **dict.fromkeys(["one", "a", "an", "yek", "ye", "یک", "یه"], 1),
+    **dict.fromkeys(["two", "do", "دو"], 2),
+    **dict.fromkeys(["three", "se", "سه"], 3),
+    **dict.fromkeys(["four", "chahar", "char", "چهار"], 4),
+    **dict.fromkeys(["five", "panj", "پنج"], 5),
+    **dict.fromkeys(["six", "shish", "shesh", "شش", "شیش"], 6),
+    **dict.fromkeys(["seven", "haft", "هفت"], 7),
+    **dict.fromkeys(["eight", "hasht", "هشت"], 8),
+    **dict.fromkeys(["nine", "noh", "نه"], 9),
+    **dict.fromkeys(["ten", "dah", "ده"], 10),
+    **dict.fromkeys(["eleven", "twelve", "fifteen", "twenty", "bist", "بیست", "پونزده", "پانزده"], 15),
+    **dict.fromkeys(["thirty", "si", "سی", "forty", "chehel", "چهل", "fifty", "پنجاه", "hundred", "صد", "sad"], 30),
+    **dict.fromkeys(["dozen", "dozens"], 12),
+}
+
+_english = snowballstemmer.stemmer("english")
+
+
+@dataclass
+class Token:
+    surface: str  # the folded word
+    lang: str  # "en" for Latin letters (English or Finglish), "fa" for Arabic script, "num"
+    sentence: int
+    turn: int
+    clause: int  # commas end a clause: negation does not reach across one (but English lists may)
+    keys: dict[str, str] = field(default_factory=dict)
+    number: float | None = None
+
+
+def fold(text: str) -> str:
+    """Lower case, one spelling for each letter and digit, contractions expanded."""
+    text = text.translate(_FOLD).lower()
+    if "'" in text or "nt" in text or "cannot" in text or "im" in text:
+        for pattern, repl in _CONTRACTIONS:
+            text = pattern.sub(repl, text)
+    return _REPEATS.sub(r"\1", text)
+
+
+def _strip(word: str, suffixes: Sequence[str], *, min_stem: int = 3, rounds: int = 2) -> str:
+    for _ in range(rounds):
+        for suffix in suffixes:
+            if word.endswith(suffix) and len(word) - len(suffix) >= min_stem:
+                word = word[: -len(suffix)]
+                break
+        else:
+            break
+    return word
+
+
+@lru_cache(maxsize=65536)
+def fa_key(word: str) -> str:
+    # A formal third-person verb ends in -د where speech says -ه (میزند / میزنه): both -> میزن.
+    if word.startswith(("می", "نمی")) and word.endswith("د") and not word.endswith(("ند", "ید")) and len(word) > 4:
+        word = word[:-1]
+    return _strip(word, _FA_SUFFIXES)
+
+
+@lru_cache(maxsize=65536)
+def en_key(word: str) -> str:
+    return _english.stemWord(word.replace("'", ""))
+
+
+@lru_cache(maxsize=65536)
+def fi_spelling(word: str) -> str:
+    w = word.replace("'", "").replace("ee", "i").replace("oo", "u").replace("ou", "u")
+    w = w.replace("w", "v").replace("q", "gh").replace("aa", "a")
+    w = re.sub(r"(.)\1+", r"\1", w)
+    if w.endswith("eh") and len(w) > 3:
+        w = w[:-1]
+    return w
+
+
+@lru_cache(maxsize=65536)
+def fi_key(word: str) -> str:
+    return _strip(fi_spelling(word), _FI_SUFFIXES)
+
+
+def _number(surface: str) -> float | None:
+    if surface[0].isdigit():
+        try:
+            return float(surface)
+        except ValueError:
+            return None
+    value = _NUMBER_WORDS.get(surface)
+    return float(value) if value is not None else None
+
+
+def tokenize(text: str, *, turn: int = 0, first_sentence: int = 0, breaks: frozenset[str] = frozenset()) -> list[Token]:
+    """Words with their sentence and clause. A clause ends at a comma and before a word
+    in ``breaks`` ("but", "now", اما، الان): negation and history stay inside one."""
+    text = fold(unicodedata.normalize("NFKC", text))
+    tokens: list[Token] = []
+    sentence = first_sentence
+    pending_mi = ""
+    clause = turn * 10**9
+    for part in _SENTENCE_END.split(text):
+        words = []
+        for piece in _CLAUSE_END.split(part):
+            clause += 1
+            for word in _TOKEN.findall(piece):
+                if word in breaks:
+                    clause += 1
+                words.append((word, clause))
+        for word, clause in words:
+            if word[0].isdigit():
+                keys = {"en": word, "fa": word, "fi": word}
+                tokens.append(Token(word, "num", sentence, turn, clause, keys, _number(word)))
+                continue
+            if word[0].isascii():
+                keys = {"en": en_key(word), "fi": fi_key(word)}
+                tokens.append(Token(word, "en", sentence, turn, clause, keys, _number(word)))
+                continue
+            if word in ("می", "نمی"):  # a verb prefix written apart: می خوام -> میخوام
+                pending_mi = word
+                continue
+            if word in _FA_DROP and tokens and tokens[-1].lang == "fa" and not pending_mi:
+                continue
+            word = pending_mi + word
+            pending_mi = ""
+            tokens.append(Token(word, "fa", sentence, turn, clause, {"fa": fa_key(word)}, _number(word)))
+        sentence += 1
+    return tokens
+
+
+def tokenize_turns(turns: Sequence[str], breaks: frozenset[str] = frozenset()) -> list[Token]:
+    tokens: list[Token] = []
+    sentence = 0
+    for turn, text in enumerate(turns):
+        part = tokenize(text, turn=turn, first_sentence=sentence, breaks=breaks)
+        tokens.extend(part)
+        sentence = (part[-1].sentence + 1) if part else sentence + 1
+    return tokens
+
+
+def cue_key(token: Token) -> str:
+    """How framing cues compare: spelling folded (Finglish "khoob" = "khub"), no stemming."""
+    if token.lang == "en":
+        return fi_spelling(token.surface)
+    return token.surface
+
+
+class FuzzyIndex:
+    """A word one edit (or a swap) away from a lexicon word of five letters or more counts as it:
+    "chokng", "unconcious", "سرگیحه". Compared on folded surfaces, bucketed by first letter."""
+
+    def __init__(self) -> None:
+        self._buckets: dict[tuple[str, str], dict[str, str]] = {}
+
+    def add(self, lang: str, surface: str, key: str) -> None:
+        if len(surface) >= 5:
+            self._buckets.setdefault((lang, surface[0]), {})[surface] = key
+
+    @lru_cache(maxsize=65536)  # noqa: B019 - one index per process, kept for its lifetime
+    def nearest(self, lang: str, surface: str) -> str | None:
+        if len(surface) < 5 or surface[0].isdigit():
+            return None
+        found: set[str] = set()
+        for candidate, key in self._buckets.get((lang, surface[0]), {}).items():
+            if abs(len(candidate) - len(surface)) <= 1 and OSA.distance(surface, candidate, score_cutoff=1) <= 1:
+                found.add(key)
+        return found.pop() if len(found) == 1 else None  # two lexicon words equally near: too unsure

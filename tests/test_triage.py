@@ -1,0 +1,115 @@
+"""Medical triage on sets written by helpers who never read the rules (tests/data/briefs/).
+
+The dev split is what the rules were tuned on; its figures are asserted here so a change
+that loses ground fails. The test split is reported by ``bench/triage.py`` (and in the
+closing notes) and deliberately not asserted: it is there to be measured, not fitted.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from bots.triage import Triage
+
+DATA = Path(__file__).parent / "data"
+
+
+def rows(split: str) -> list[dict]:
+    text = (DATA / f"triage_{split}.jsonl").read_text(encoding="utf-8")
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+def judged(triage: Triage, row: dict) -> bool:
+    if "turns" in row:
+        return any(triage.check_conversation(row["turns"][:k]) for k in range(1, len(row["turns"]) + 1))
+    return triage.check(row["text"]) is not None
+
+
+def test_the_dev_split_meets_the_bar() -> None:
+    triage = Triage.shipped()
+    dev = [row for row in rows("dev") if "text" in row]
+    emergencies = [row for row in dev if row["label"] == "emergency"]
+    lookalikes = [row for row in dev if row["label"] == "none"]
+    assert len(emergencies) >= 150
+    assert len(lookalikes) >= 150
+    missed = [row["text"] for row in emergencies if not judged(triage, row)]
+    alarms = [row["text"] for row in lookalikes if judged(triage, row)]
+    assert len(missed) / len(emergencies) <= 0.03, missed
+    assert [row["text"] for row in emergencies if row["category"] == "self_harm" and not judged(triage, row)] == []
+    assert len(alarms) / len(lookalikes) <= 0.05, alarms
+
+
+def test_every_two_turn_emergency_of_the_dev_split_is_routed() -> None:
+    triage = Triage.shipped()
+    conversations = [row for row in rows("dev") if "turns" in row]
+    assert len(conversations) >= 20
+    missed = [row["turns"] for row in conversations if row["label"] == "emergency" and not judged(triage, row)]
+    assert missed == []
+
+
+def test_the_sets_cover_every_category_in_every_language() -> None:
+    cells = {(row["category"], row["lang"]) for split in ("dev", "test") for row in rows(split) if "text" in row}
+    categories = {category.id for category in Triage.shipped().categories}
+    assert {c for c, _ in cells} == categories
+    assert all((c, lang) in cells for c in categories for lang in ("en", "fa", "finglish"))
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # an intensifier, an inflection, a determiner, a count, a typo, a phone apostrophe
+        ("درد خیلی بد قفسه سینه دارم و عرق سرد کردم", "cardiac"),
+        ("I keep thinking about ending my life", "self_harm"),
+        ("my son swallowed a little bleach", "poisoning"),
+        ("I just took 30 of my sleeping pills", "poisoning"),
+        ("my dad is chokng on a grape, he cant speak", "choking"),
+        ("I can’t breathe and my lips are going blue", "breathing"),
+        # formal and spoken Persian, Finglish
+        ("می‌خواهم خودم را بکشم", "self_harm"),
+        ("میخوام خودمو بکشم", "self_harm"),
+        ("sineh-am dard mikone va aragh sard kardam", "cardiac"),
+        ("nafasam bala nemiad", "breathing"),
+        # negation scoped to what it governs
+        ("no fever, but I can't breathe", "breathing"),
+        ("I do not have any chest pain or shortness of breath", None),
+        ("درد سینه ندارم", None),
+        ("بابام خونه نیست و درد قفسه سینه دارم و عرق کردم", "cardiac"),
+        # framing lowers a match to information, but not first-person self-harm or "not breathing now"
+        ("What are the warning signs of a stroke?", None),
+        ("In my novel the hero overdoses on pills", None),
+        ("I had a heart attack last year, what should I eat?", None),
+        ("what are the signs of depression? I want to kill myself", "self_harm"),
+        ("what do I do, my dad is not breathing now", "not_breathing"),
+        # figurative
+        ("this exam is killing me", None),
+        ("دارم از خنده میمیرم", None),
+    ],
+)
+def test_phrasings_nobody_wrote_a_rule_for(text: str, expected: str | None) -> None:
+    hit = Triage.shipped().check(text)
+    assert (hit.id if hit else None) == expected
+
+
+def test_symptoms_over_two_turns_are_judged_together() -> None:
+    triage = Triage.shipped()
+    first = "my chest has felt tight since lunch"
+    assert triage.check_conversation([first]) is None
+    hit = triage.check_conversation([first, "now I'm sweating and my left arm is numb"])
+    assert hit is not None
+    assert hit.id == "cardiac"
+
+
+def test_an_emergency_already_routed_is_not_raised_again_by_an_unrelated_turn() -> None:
+    triage = Triage.shipped()
+    turns = ["I have crushing chest pain and I'm sweating", "ok the ambulance is here, thanks"]
+    assert triage.check_conversation(turns) is None
+
+
+def test_a_huge_message_is_read_in_one_pass() -> None:
+    # Not a timing test: the rules are dictionary lookups and bounded scans, so a
+    # 100,000-character message is simply read (bench/triage.py prints the time).
+    hit = Triage.shipped().check("I feel fine today. " * 5000 + "I can't breathe")
+    assert hit is not None
