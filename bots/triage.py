@@ -62,6 +62,11 @@ class _Term:
     concept: str
     lang: str
     first_person: bool
+    # The term carries its own negation ("not breathing", "نفس نمیکشه", "هیچ واکنشی نداره"):
+    # a negation next to it intensifies, it does not cancel.
+    negative_form: bool = False
+    # The term ends in a verb ("خفه میشم", "خورده"): a negative verb after it governs another clause.
+    ends_in_verb: bool = False
 
 
 @dataclass
@@ -69,7 +74,12 @@ class _Rule:
     near: tuple[frozenset[str], ...]  # each slot: any of these concepts, all slots within the window
     also: tuple[frozenset[str], ...]  # anywhere in the judged text
     unless: frozenset[str]  # none of these in the sentence of the first slot
+    # Warning signs that add up: concept -> weight; the rule holds at `at_least` (each
+    # concept counts at most twice). Farewells, arrangements, a means, hopelessness.
+    signals: dict[str, int]
+    at_least: int
     window: int
+    ordered: bool  # the slots appear in the order written ("30 pills", not "pills ... 81 or 100 mg")
 
 
 @dataclass
@@ -91,7 +101,7 @@ class _Analysis:
     matches: dict[str, list[Match]] = field(default_factory=dict)
     # (unit, number) -> its frames (history, fiction, ...); unit is clause, sentence or turn
     framed: dict[tuple[str, int], set[str]] = field(default_factory=dict)
-    now: set[int] = field(default_factory=set)  # sentences saying "now" (keeps categories that ask for it)
+    now: set[tuple[int, int]] = field(default_factory=set)  # (sentence, clause) saying "now"
     urgent: set[int] = field(default_factory=set)  # sentences with an urgency cue
 
 
@@ -103,6 +113,19 @@ class Triage:
         }
         self._fuzzy = words.FuzzyIndex()
         self._words: dict[str, set[str]] = {lang: set() for lang in LANGS}
+        self._negation = {lang: set(words) for lang, words in data["negation"]["cues"].items()}
+        self._negative_verb = {
+            lang: re.compile("|".join(f"(?:{p})" for p in patterns))
+            for lang, patterns in data["negation"]["verbs"].items()
+        }
+        self._positive_verb = {
+            lang: re.compile("|".join(f"(?:{p})" for p in patterns))
+            for lang, patterns in data["negation"]["positive_verbs"].items()
+        }
+        self._fillers = {lang: set(words) for lang, words in data["fillers"].items()}
+        self._never_negated = frozenset(data.get("never_negated", []))
+        self._transparent = {lang: set(words) for lang, words in data["negation"]["transparent"].items()}
+        pending: list[tuple[_Term, list[words.Token]]] = []
         self._groups: dict[str, list[str]] = {name: list(items) for name, items in data.get("groups", {}).items()}
         for concept, by_lang in data["concepts"].items():
             for lang, terms in by_lang.items():
@@ -116,33 +139,32 @@ class Triage:
                     if not keys:
                         raise ValueError(f"triage lexicon: term {raw!r} of concept {concept!r} has no {lang} words")
                     entry = _Term(keys, concept, lang, first_person)
+                    pending.append((entry, tokens))
                     self._index.setdefault((lang, keys[0]), []).append(entry)
                     self._words[lang].update(keys)
+        for entry, term_tokens in pending:
+            entry.negative_form = any(self._negative(t) or self._is(t, self._negation) for t in term_tokens)
+            last = term_tokens[-1]
+            entry.ends_in_verb = self._affirmative(last) or last.surface.startswith(("می", "mi"))
         for entries in self._index.values():
             entries.sort(key=lambda e: -len(e.keys))  # longest term first
-        self._negation = {lang: set(words) for lang, words in data["negation"]["cues"].items()}
-        self._negative_verb = {
-            lang: re.compile("|".join(f"(?:{p})" for p in patterns))
-            for lang, patterns in data["negation"]["verbs"].items()
-        }
-        self._positive_verb = {
-            lang: re.compile("|".join(f"(?:{p})" for p in patterns))
-            for lang, patterns in data["negation"]["positive_verbs"].items()
-        }
-        self._transparent = {lang: set(words) for lang, words in data["negation"]["transparent"].items()}
         self._frames = {
             name: (
-                self._compile_cue_set({k: v for k, v in cues.items() if k != "scope"}),
+                self._compile_cue_set({k: v for k, v in cues.items() if k in ("en", "fa", "fi")}),
                 cues.get("scope", "sentence"),
             )
             for name, cues in data["framing"]["frames"].items()
         }
         self._years = tuple(data["framing"].get("years", (0, 0)))
+        self._default_frames = [n for n, cues in data["framing"]["frames"].items() if not cues.get("opt_in")]
         self._urgent = self._compile_cue_set(data["framing"]["urgent"])
         self._now = self._compile_cue_set(data["framing"]["now"])
         self._count = data["numbers"]["count"]
         self._units = re.compile("|".join(self._count["units"]))
+        self._fever = data["numbers"]["fever"]
+        self._not_fever = re.compile("|".join(self._fever["not_after"]))
         self._age = data["numbers"]["age"]
+        self._weeks = re.compile("|".join(self._age["units"]["week"]["plain"]))
         self._age_units = [
             (float(unit["max"]), re.compile("|".join(unit["plain"])), re.compile("|".join(unit["aged"])))
             for unit in self._age["units"].values()
@@ -163,7 +185,10 @@ class Triage:
                 near=tuple(self._expand(i) for i in rule.get("near", [])),
                 also=tuple(self._expand(i) for i in rule.get("also", [])),
                 unless=frozenset().union(*(self._expand(i) for i in rule.get("unless", []))),
+                signals={str(k): int(v) for k, v in rule.get("signals", {}).items()},
+                at_least=int(rule.get("at_least", 0)),
                 window=int(rule.get("window", 6)),
+                ordered=bool(rule.get("ordered", False)),
             )
             for rule in spec["rules"]
         ]
@@ -174,7 +199,7 @@ class Triage:
             advice=spec.get("advice"),
             rules=rules,
             keep_first_person=bool(spec.get("keep_first_person", False)),
-            frames=frozenset(spec.get("frames", self._frames)),
+            frames=frozenset(spec.get("frames", self._default_frames)),
             kept_by_now=bool(spec.get("kept_by_now", False)),
         )
 
@@ -204,6 +229,21 @@ class Triage:
             return key
         return self._fuzzy.nearest(lang, token.surface)
 
+    def _match_at(
+        self, tokens: list[words.Token], keys: list[dict[str, str | None]], i: int, term: _Term, lang: str
+    ) -> int | None:
+        """Where ``term`` ends when it starts at token i. Up to two filler words ("really",
+        "خیلی", "اصلا") may sit between its words: "سینه‌اش اصلاً بالا پایین نمیره"."""
+        j, sentence = i + 1, tokens[i].sentence
+        for want in term.keys[1:]:
+            skipped = 0
+            while j < len(tokens) and skipped < 2 and keys[j][lang] != want and self._is(tokens[j], self._fillers):
+                j, skipped = j + 1, skipped + 1
+            if j >= len(tokens) or keys[j][lang] != want or tokens[j].sentence != sentence:
+                return None
+            j += 1
+        return j
+
     def _find_terms(self, tokens: list[words.Token]) -> list[tuple[_Term, int, int]]:
         found: list[tuple[_Term, int, int]] = []
         keys = [{lang: self._key(t, lang) for lang in LANGS} for t in tokens]
@@ -213,13 +253,9 @@ class Triage:
                 if first is None:
                     continue
                 for term in self._index.get((lang, first), ()):
-                    n = len(term.keys)
-                    if i + n > len(tokens):
-                        continue
-                    if all(keys[i + k][lang] == term.keys[k] for k in range(1, n)) and all(
-                        tokens[i + k].sentence == tokens[i].sentence for k in range(n)
-                    ):
-                        found.append((term, i, i + n))
+                    end = self._match_at(tokens, keys, i, term, lang)
+                    if end is not None:
+                        found.append((term, i, end))
         # Some terms mean something else inside a longer one: "can not breathe" is not "not breathing".
         outer: dict[str, list[tuple[int, int]]] = {}
         for term, s, e in found:
@@ -234,7 +270,13 @@ class Triage:
             )
         ]
 
-    def _scan_cues(self, tokens: list[words.Token], cues: list[tuple[str, ...]], in_term: list[bool]) -> set[int]:
+    def _scan_cues(
+        self,
+        tokens: list[words.Token],
+        cues: list[tuple[str, ...]],
+        in_term: list[bool],
+        spans: Sequence[tuple[int, int]] = (),
+    ) -> set[int]:
         """Sentences holding a cue. A cue that is itself negated does not count
         ("no history of seizures", "sabeghe nadasht")."""
         first: dict[str, list[tuple[str, ...]]] = {}
@@ -244,7 +286,12 @@ class Triage:
         keys = [words.cue_key(t) for t in tokens]
         for i, key in enumerate(keys):
             for cue in first.get(key, ()):
-                if tuple(keys[i : i + len(cue)]) == cue and not self._negated(tokens, i, i + len(cue), in_term):
+                n = len(cue)
+                if tuple(keys[i : i + n]) != cue or tokens[i + n - 1].sentence != tokens[i].sentence:
+                    continue
+                if any(s <= i and i + n <= e and e - s > n for s, e in spans):
+                    continue  # a cue inside a longer lexicon term is part of it ("age man nabasham")
+                if not self._negated(tokens, i, i + n, in_term):
                     where.add(i)
         return where
 
@@ -269,7 +316,9 @@ class Triage:
         pattern = self._positive_verb.get("fi" if token.lang == "en" else token.lang)
         return pattern is not None and pattern.fullmatch(token.surface) is not None
 
-    def _negated(self, tokens: list[words.Token], start: int, end: int, in_term: list[bool]) -> bool:
+    def _negated(
+        self, tokens: list[words.Token], start: int, end: int, in_term: list[bool], *, forward: bool = True
+    ) -> bool:
         """English negation comes before what it governs ("no chest pain"); Persian and
         Finglish negate the verb after it ("درد سینه ندارم", "dard nadaram")."""
         sentence = tokens[start].sentence
@@ -284,7 +333,9 @@ class Triage:
             if not (in_term[i] or self._is(token, self._transparent)):
                 break
             i, steps = i - 1, steps + 1
-        # After: the verb the concept attaches to.
+        if not forward:
+            return False
+        # After: the verb the concept attaches to, past fillers and coordinated concepts only.
         i, steps = end, 0
         clause = tokens[end - 1].clause
         while i < len(tokens) and steps < 6 and tokens[i].clause == clause:
@@ -293,7 +344,7 @@ class Triage:
                 break
             if not in_term[i] and self._negative(token):
                 return True
-            if self._affirmative(token) or not (in_term[i] or self._is(token, self._transparent) or token.lang != "en"):
+            if self._affirmative(token) or not (in_term[i] or self._is(token, self._transparent)):
                 break
             i, steps = i + 1, steps + 1
         return False
@@ -306,8 +357,11 @@ class Triage:
         for _, s, e in found:
             for k in range(s, e):
                 in_term[k] = True
+        spans = sorted({(s, e) for _, s, e in found if e - s > 1})
         for term, s, e in found:
-            if self._negated(tokens, s, e, in_term):
+            if not (term.negative_form or term.concept in self._never_negated) and self._negated(
+                tokens, s, e, in_term, forward=not term.ends_in_verb
+            ):
                 continue
             analysis.matches.setdefault(term.concept, []).append(
                 Match(term.concept, s, e, tokens[s].sentence, term.first_person)
@@ -319,11 +373,11 @@ class Triage:
             i for i, t in enumerate(tokens) if t.number is not None and low <= t.number <= high and "." not in t.surface
         }
         for name, (cues, scope) in self._frames.items():
-            sentences = self._scan_cues(tokens, cues, in_term) | (years if name == "history" else set())
+            sentences = self._scan_cues(tokens, cues, in_term, spans) | (years if name == "history" else set())
             for unit in self._widen(tokens, sentences, scope):
                 analysis.framed.setdefault(unit, set()).add(name)
         analysis.urgent = {tokens[i].sentence for i in self._scan_cues(tokens, self._urgent, in_term)}
-        analysis.now = {tokens[i].sentence for i in self._scan_cues(tokens, self._now, in_term)}
+        analysis.now = {(tokens[i].sentence, tokens[i].clause) for i in self._scan_cues(tokens, self._now, in_term)}
         for matches in analysis.matches.values():
             matches.sort(key=lambda m: m.start)
         return analysis
@@ -339,6 +393,14 @@ class Triage:
             after = tokens[i + 2].surface if i + 2 < len(tokens) else ""
             if token.number >= count["min"] and not self._units.fullmatch(nxt):
                 out.append((count["concept"], i, i + 1))
+            if "." in token.surface or token.number >= 38:
+                fever = self._fever
+                if any(low <= token.number <= high for low, high in fever["ranges"]) and not self._not_fever.fullmatch(
+                    nxt
+                ):
+                    out.append((fever["concept"], i, i + 1))
+            if token.number <= 42 and self._weeks.fullmatch(nxt) and after not in self._age["old"]:
+                out.append((self._age["weeks_concept"], i, i + 2))
             for limit, plain, aged in self._age_units:
                 if token.number > limit:
                     continue
@@ -361,7 +423,9 @@ class Triage:
                         for unit in (("clause", token.clause), ("sentence", token.sentence), ("turn", token.turn))
                     )
                 )
-                urgent = m.sentence in analysis.urgent or (category.kept_by_now and m.sentence in analysis.now)
+                # "now" keeps a match in its own clause or the next one ("he is not breathing now").
+                now = (m.sentence, token.clause) in analysis.now or (m.sentence, token.clause + 1) in analysis.now
+                urgent = m.sentence in analysis.urgent or (category.kept_by_now and now)
                 lowered = bool(frames & category.frames) and not urgent
                 if lowered and not (category.keep_first_person and m.first_person):
                     continue
@@ -369,7 +433,18 @@ class Triage:
         out.sort(key=lambda m: m.start)
         return out
 
+    def _signals_hold(self, analysis: _Analysis, rule: _Rule, category: _Category) -> list[Match] | None:
+        score, used = 0, []
+        for concept, weight in rule.signals.items():
+            live = self._live(analysis, frozenset([concept]), category)
+            distinct = list({(m.start, m.end): m for m in live}.values())[:2]
+            score += weight * len(distinct)
+            used.extend(distinct)
+        return used if score >= rule.at_least else None
+
     def _rule_holds(self, analysis: _Analysis, rule: _Rule, category: _Category) -> list[Match] | None:
+        if rule.signals:
+            return self._signals_hold(analysis, rule, category)
         used: list[Match] = []
         for slot in rule.also:
             live = self._live(analysis, slot, category)
@@ -393,7 +468,9 @@ class Triage:
                 pick = None
                 while j < len(other) and other[j].start <= anchor.end + rule.window:
                     m = other[j]
-                    if analysis.tokens[m.start].turn == analysis.tokens[anchor.start].turn:
+                    if analysis.tokens[m.start].turn == analysis.tokens[anchor.start].turn and (
+                        not rule.ordered or m.start >= anchor.end
+                    ):
                         pick = m
                         break
                     j += 1

@@ -65,10 +65,16 @@ _CONTRACTIONS = [
     (re.compile(r"'d\b"), " would"),
     (re.compile(r"\b(he|she|it|that|there|what|who)'s\b"), r"\1 is"),
     (re.compile(r"'s\b"), ""),
+    (re.compile(r"\bgonna\b"), "going to"),
+    (re.compile(r"\bwanna\b"), "want to"),
+    (re.compile(r"\bgotta\b"), "got to"),
 ]
 _REPEATS = re.compile(r"(\w)\1{2,}")
+# Laughing and heart-break emoji are words here: they frame a sentence as a joke or a figure.
+_EMOJI = "\U0001f602\U0001f923\U0001f605\U0001f606\U0001f494\U0001f480\U0001f62d"
 _TOKEN = re.compile(
     r"\d+(?:\.\d+)?|[a-z]+(?:'[a-z]+)?|[\u0621-\u063a\u0641-\u064a\u067e\u0686\u0698\u06a9\u06af\u06cc\u06c0]+"
+    "|[" + _EMOJI + "]"
 )
 _SENTENCE_END = re.compile(r"[.!?؟\n;؛]+")
 _CLAUSE_END = re.compile(r"[,،]| - ")
@@ -190,7 +196,7 @@ class Token:
 def fold(text: str) -> str:
     """Lower case, one spelling for each letter and digit, contractions expanded."""
     text = text.translate(_FOLD).lower()
-    if "'" in text or "nt" in text or "cannot" in text or "im" in text:
+    if "'" in text or "nt" in text or "nn" in text or "tt" in text or "im" in text:
         for pattern, repl in _CONTRACTIONS:
             text = pattern.sub(repl, text)
     return _REPEATS.sub(r"\1", text)
@@ -207,8 +213,14 @@ def _strip(word: str, suffixes: Sequence[str], *, min_stem: int = 3, rounds: int
     return word
 
 
+# Words whose last letter is no suffix: دارو (medicine) must not become دار (has).
+_FA_WHOLE = frozenset(["دارو", "زانو", "بازو", "ابرو", "گلو", "جلو", "پهلو", "بو", "مو"])
+
+
 @lru_cache(maxsize=65536)
 def fa_key(word: str) -> str:
+    if word in _FA_WHOLE:
+        return word
     # A formal third-person verb ends in -د where speech says -ه (میزند / میزنه): both -> میزن.
     if word.startswith(("می", "نمی")) and word.endswith("د") and not word.endswith(("ند", "ید")) and len(word) > 4:
         word = word[:-1]
@@ -266,6 +278,9 @@ def tokenize(text: str, *, turn: int = 0, first_sentence: int = 0, breaks: froze
                 keys = {"en": word, "fa": word, "fi": word}
                 tokens.append(Token(word, "num", sentence, turn, clause, keys, _number(word)))
                 continue
+            if word in _EMOJI:
+                tokens.append(Token(word, "sym", sentence, turn, clause, {}, None))
+                continue
             if word[0].isascii():
                 keys = {"en": en_key(word), "fi": fi_key(word)}
                 tokens.append(Token(word, "en", sentence, turn, clause, keys, _number(word)))
@@ -292,10 +307,17 @@ def tokenize_turns(turns: Sequence[str], breaks: frozenset[str] = frozenset()) -
     return tokens
 
 
+@lru_cache(maxsize=65536)
+def _fa_cue(word: str) -> str:
+    return _strip(word, _FA_SUFFIXES, rounds=1)
+
+
 def cue_key(token: Token) -> str:
     """How framing cues compare: spelling folded (Finglish "khoob" = "khub"), no stemming."""
     if token.lang == "en":
         return fi_spelling(token.surface)
+    if token.lang == "fa":  # one suffix off (بغضی -> بغض), not two (خوابیدم must not become خواب)
+        return _fa_cue(token.surface)
     return token.surface
 
 
