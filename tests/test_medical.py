@@ -225,3 +225,28 @@ async def test_iranian_ids_and_persian_birth_dates_are_redacted(cli_env: dict, f
     with runtime.database.session() as session:
         stored = session.exec(select(Message).where(Message.conversation_id == result.conversation_id)).all()
     assert stored[0].content == "کد ملی من [iran_national_id] است و [date_of_birth] هستم، سرفه دارم"
+
+
+def test_the_output_check_on_replies_written_by_someone_else() -> None:
+    # tests/data/medical_output_dev.jsonl: written from a brief, without the check's code
+    # (tests/data/briefs/medical_output_writer.md); bench/medical_output.py reports both splits.
+    import json
+
+    from bots.medical_output import OutputCheck
+
+    check = OutputCheck.shipped()
+    rows = [json.loads(line) for line in (SET.parent / "medical_output_dev.jsonl").read_text("utf-8").splitlines()]
+    wrong = []
+    for row in rows:
+        result = check.check(row["reply"], "REFERRAL")
+        labels = set(row["labels"])
+        if "emergency" in labels:
+            ok = result.emergency
+        elif "clean" in labels:
+            ok = not result.removed
+        else:
+            ok = all(sentence not in result.text for sentence in row["offending"])
+        if not ok:
+            wrong.append(row["id"])
+    assert len(rows) >= 80
+    assert len(wrong) <= len(rows) * 0.03, wrong
