@@ -30,6 +30,10 @@ ANSWER_IN: dict[str, str] = TEXTS["answer_in"]
 REFERRAL: dict[str, str] = TEXTS["referral"]
 
 
+# OpenAI moderation categories that route to the crisis reply.
+SELF_HARM_CATEGORIES = frozenset({"self-harm", "self-harm/intent", "self-harm/instructions"})
+
+
 def _lang(turn: Turn) -> str:
     return "fa" if turn.language == "fa" else "en"
 
@@ -37,6 +41,8 @@ def _lang(turn: Turn) -> str:
 class MedicalBot(PassThrough):
     # The engine holds streamed text until finish() has checked the whole reply.
     holds_stream = True
+    # With a provider that has one (OpenAI), moderation runs beside the model call.
+    moderates = True
 
     def __init__(self) -> None:
         self.triage = Triage.shipped()
@@ -74,6 +80,12 @@ class MedicalBot(PassThrough):
 
     def finish(self, turn: Turn, reply: str) -> str:
         lang = _lang(turn)
+        flagged = set(turn.notes.get("moderation", ())) & SELF_HARM_CATEGORIES
+        if flagged:
+            # The rules missed it, the moderation model did not: the crisis reply, not the model's.
+            turn.guard_reason = f"moderation: {', '.join(sorted(flagged))}"
+            crisis = Hit("self_harm", "suicidal intent or self-harm", crisis=True)
+            return self._routing(turn, crisis)
         checked = self.output.check(reply, REFERRAL[lang])
         reply = checked.text
         reasons = [f"output: {why} replaced" for why in dict.fromkeys(checked.removed)]

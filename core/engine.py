@@ -11,7 +11,7 @@ import asyncio
 import json
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass
 from decimal import Decimal
@@ -26,7 +26,7 @@ from core.ledger import Call, Conversation, StrategyState
 from core.messages import ChatMessage
 from core.pricing import Price, PriceTable, to_nanos
 from core.profiles import Profile, Profiles
-from core.providers.base import ChatRequest, Completion, Delta, Provider
+from core.providers.base import ChatRequest, Completion, Delta, Moderation, Provider
 from core.redaction import redact
 from core.store import Store, StoredText
 from core.tokens import Tokenizer, tokenizer_for
@@ -263,7 +263,9 @@ class Engine:
         self._notify(call)
         return call_id
 
-    def _record_success(self, plan: PreparedTurn, completion: Completion, started: float) -> TurnResult:
+    def _record_success(
+        self, plan: PreparedTurn, completion: Completion, started: float, side_calls: Sequence[Call] = ()
+    ) -> TurnResult:
         usage_source: UsageSource = "reported"
         usage = completion.usage
         if usage is None:  # a server that ignores stream_options.include_usage
@@ -274,8 +276,14 @@ class Engine:
         )
         self._carry_over(plan)
         call_id = self.store.record(
-            conversation=plan.conversation, is_new=plan.is_new, call=call, texts=self._stored(plan, reply)
+            conversation=plan.conversation,
+            is_new=plan.is_new,
+            call=call,
+            texts=self._stored(plan, reply),
+            extra_calls=side_calls,
         )
+        for side in side_calls:
+            self._notify(side)
         self._notify(call)
         return self._result(plan, reply, usage=usage, call=call, call_id=call_id)
 
@@ -323,6 +331,51 @@ class Engine:
             usage_source=call.usage_source,  # type: ignore[arg-type]
         )
 
+    # -- moderation -------------------------------------------------------------
+
+    def _start_moderation(self, plan: PreparedTurn) -> asyncio.Task[Call] | None:
+        """Run the provider's moderation beside the model call, for behaviours that ask for it
+        (a bot's ``moderates``) and providers that have one; offline there is none."""
+        moderate = getattr(self.provider, "moderate", None)
+        if not getattr(plan.hooks, "moderates", False) or moderate is None:
+            return None
+        return asyncio.create_task(self._moderate(plan, moderate))
+
+    async def _moderate(self, plan: PreparedTurn, moderate: Callable[[str], Awaitable[Moderation]]) -> Call:
+        started = time.perf_counter()
+        status, error, model = "ok", None, "moderation"
+        try:
+            result = await moderate(plan.turn.message)
+            plan.turn.notes["moderation"] = result.categories
+            model = result.model
+        except ProviderError as exc:
+            status, error = "error", str(exc)
+        # Free, but a call all the same: it is in the ledger, at $0.
+        return Call(
+            conversation_id=plan.conversation.id,
+            bot=plan.profile.name,
+            strategy=plan.conversation.strategy,
+            provider=self.provider.name,
+            model=model,
+            response_model=model if status == "ok" else None,
+            profile_version=plan.profile.version,
+            cost_nanousd=0,
+            price_version="moderation: free",
+            latency_ms=round((time.perf_counter() - started) * 1000),
+            status=status,
+            usage_source="none",  # the endpoint reports no usage and bills none
+            error=error,
+        )
+
+    @staticmethod
+    async def _side_calls(task: asyncio.Task[Call] | None) -> list[Call]:
+        return [await task] if task is not None else []
+
+    @staticmethod
+    def _drop(task: asyncio.Task[Call] | None) -> None:
+        if task is not None:
+            task.cancel()
+
     # -- running --------------------------------------------------------------
 
     async def prepare(self, request: TurnRequest) -> PreparedTurn:
@@ -335,14 +388,18 @@ class Engine:
             return await asyncio.to_thread(self._record_guard, plan)
         assert plan.request is not None
         started = time.perf_counter()
+        moderation = self._start_moderation(plan)
         try:
             completion = await self.provider.complete(plan.request)
         except ProviderBusy:
+            self._drop(moderation)
             raise  # refused before any model call: nothing to ledger
         except ProviderError as exc:
+            self._drop(moderation)
             exc.call_id = await asyncio.to_thread(self._record_failure, plan, exc, started)
             raise
-        return await asyncio.to_thread(self._record_success, plan, completion, started)
+        side = await self._side_calls(moderation)
+        return await asyncio.to_thread(self._record_success, plan, completion, started, side)
 
     async def stream(self, request: TurnRequest | PreparedTurn) -> AsyncIterator[Delta | TurnResult]:
         """Deltas as they arrive, then one TurnResult. Closing the iterator early ledgers an aborted call."""
@@ -357,6 +414,7 @@ class Engine:
         parts: list[str] = []
         completion: Completion | None = None
         held = bool(getattr(plan.hooks, "holds_stream", False))
+        moderation = self._start_moderation(plan)
         try:
             async with aclosing(self.provider.stream(plan.request)) as items:
                 async for item in items:
@@ -367,18 +425,22 @@ class Engine:
                     else:
                         completion = item
         except ProviderBusy:
+            self._drop(moderation)
             raise
         except ProviderError as exc:
+            self._drop(moderation)
             exc.call_id = await asyncio.to_thread(self._record_failure, plan, exc, started)
             raise
         except (GeneratorExit, asyncio.CancelledError):
+            self._drop(moderation)
             # The client went away mid-stream. Record synchronously: the task may not get
             # another chance to await.
             gone = StreamInterrupted("the client disconnected mid-stream", partial_text="".join(parts))
             self._record_failure(plan, gone, started)
             raise
         assert completion is not None
-        result = await asyncio.to_thread(self._record_success, plan, completion, started)
+        side = await self._side_calls(moderation)
+        result = await asyncio.to_thread(self._record_success, plan, completion, started, side)
         streamed = "" if held else "".join(parts)
         if result.reply != streamed and result.reply.startswith(streamed):
             yield Delta(result.reply[len(streamed) :])

@@ -6,6 +6,7 @@ a busy PostgreSQL never stalls the event loop.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlmodel import col, select
@@ -54,8 +55,10 @@ class Store:
         is_new: bool,
         call: Call | None,
         texts: list[StoredText],
+        extra_calls: Sequence[Call] = (),
     ) -> int | None:
-        """One transaction: the conversation, its ledger row and the turn's messages."""
+        """One transaction: the conversation, its ledger row (and any side call's, such as a
+        moderation) and the turn's messages."""
         with self.database.session() as session:
             if is_new:
                 session.add(conversation)
@@ -64,6 +67,8 @@ class Store:
                 session.merge(conversation)
             session.flush()
             call_id: int | None = None
+            for extra in extra_calls:
+                session.add(extra)
             if call is not None:
                 session.add(call)
                 session.flush()

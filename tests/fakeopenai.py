@@ -80,6 +80,8 @@ class FakeOpenAI:
     files: dict[str, bytes] = field(default_factory=dict)
     jobs: dict[str, dict[str, Any]] = field(default_factory=dict)
     fine_tune_outcome: str = "succeeded"  # or "failed"
+    # Moderation: the categories the next /v1/moderations answers flag (empty: nothing flagged).
+    moderation_flags: set[str] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         self._server: ThreadingHTTPServer | None = None
@@ -101,6 +103,7 @@ class FakeOpenAI:
             self.files.clear()
             self.jobs.clear()
             self.fine_tune_outcome = "succeeded"
+            self.moderation_flags = set()
 
     def chat_requests(self) -> list[dict[str, Any]]:
         return [seen.body for seen in self.requests if seen.path.endswith("/chat/completions")]
@@ -191,6 +194,9 @@ class _Handler(BaseHTTPRequestHandler):
         if self.path.startswith("/v1/fine_tuning/jobs"):
             self._fine_tuning_post(self.path.rstrip("/"), body)
             return
+        if self.path.rstrip("/") == "/v1/moderations":
+            self._moderation(body)
+            return
         if not self.path.endswith("/chat/completions"):
             self._json(404, {"error": {"message": f"no route {self.path}", "type": "invalid_request_error"}})
             return
@@ -232,6 +238,23 @@ class _Handler(BaseHTTPRequestHandler):
             )
 
     # -- files and fine-tuning ---------------------------------------------------------
+
+    def _moderation(self, body: dict[str, Any]) -> None:
+        """OpenAI's moderation answer: every category present, the scripted ones flagged."""
+        names = [
+            "harassment", "harassment/threatening", "hate", "hate/threatening", "illicit", "illicit/violent",
+            "self-harm", "self-harm/intent", "self-harm/instructions", "sexual", "sexual/minors",
+            "violence", "violence/graphic",
+        ]  # fmt: skip
+        flags = self.owner.moderation_flags
+        result = {
+            "flagged": bool(flags),
+            "categories": {name: name in flags for name in names},
+            "category_scores": {name: 0.97 if name in flags else 0.001 for name in names},
+            "category_applied_input_types": {name: ["text"] for name in names},
+        }
+        model = body.get("model") or "omni-moderation-latest"
+        self._json(200, {"id": f"modr-{uuid.uuid4().hex[:12]}", "model": model, "results": [result]})
 
     def _upload(self, raw: bytes) -> None:
         message = BytesParser().parsebytes(

@@ -90,13 +90,13 @@ def test_chat_turn_shows_up_in_costs_by_strategy(cli_env: dict, fake: FakeOpenAI
     report = json.loads(run("costs", "--by", "strategy", "--format", "json").stdout)
     [row] = report["rows"]
     assert row["strategy"] == "prompt"
-    assert row["calls"] == 1
+    assert row["calls"] == 2  # the model call and the (free) moderation beside it
     assert row["prompt_tokens"] == doc["usage"]["prompt_tokens"]
     assert row["completion_tokens"] == doc["usage"]["completion_tokens"]
     assert row["cost_usd"] == doc["cost_usd"] == report["total_usd"]
     csv_lines = run("costs", "--by", "strategy", "--format", "csv").stdout.splitlines()
     assert csv_lines[0] == "strategy,calls,errors,prompt_tokens,cached_tokens,completion_tokens,cost_usd"
-    assert csv_lines[1].startswith("prompt,1,0,")
+    assert csv_lines[1].startswith("prompt,2,0,")
     table = run("costs", "--by", "bot").stdout
     assert "medical" in table
     assert "total" in table

@@ -250,3 +250,34 @@ def test_the_output_check_on_replies_written_by_someone_else() -> None:
             wrong.append(row["id"])
     assert len(rows) >= 80
     assert len(wrong) <= len(rows) * 0.03, wrong
+
+
+async def test_moderation_runs_beside_the_model_and_routes_self_harm(
+    cli_env: dict, fake: FakeOpenAI, load_runtime
+) -> None:
+    runtime = load_runtime()
+    fake.moderation_flags = {"self-harm/intent"}
+    message = "everything feels pointless lately and I keep thinking about it"
+    result = await runtime.engine().turn(TurnRequest(bot="medical", message=message))
+    assert "988" in result.reply  # the crisis line, not the model's reply
+    with runtime.database.session() as session:
+        calls = session.exec(select(Call).order_by(Call.id)).all()
+        answer = session.exec(select(Message).where(Message.role == "assistant")).one()
+    assert answer.guard_reason == "moderation: self-harm/intent"
+    moderation, chat = sorted(calls, key=lambda c: c.model.startswith("omni"), reverse=True)
+    assert (moderation.model, moderation.cost_nanousd, moderation.status) == ("omni-moderation-latest", 0, "ok")
+    assert moderation.conversation_id == chat.conversation_id == result.conversation_id
+    seen = [r.path for r in fake.requests]
+    assert "/v1/moderations" in seen
+
+
+async def test_without_a_flag_the_model_reply_stands_and_the_moderation_is_ledgered(
+    cli_env: dict, fake: FakeOpenAI, load_runtime
+) -> None:
+    runtime = load_runtime()
+    fake.script(Reply(text="Self-care is usually reasonable; see a clinician if it gets worse or does not improve."))
+    result = await runtime.engine().turn(TurnRequest(bot="medical", message="I have a runny nose"))
+    assert result.reply.startswith("Self-care is usually reasonable")
+    with runtime.database.session() as session:
+        models = sorted(c.model for c in session.exec(select(Call)).all())
+    assert models == ["gpt-4o-mini", "omni-moderation-latest"]

@@ -39,6 +39,14 @@ class Delta:
     text: str
 
 
+@dataclass(frozen=True)
+class Moderation:
+    """What a moderation endpoint flagged in a text (OpenAI's category names)."""
+
+    categories: frozenset[str]
+    model: str
+
+
 class Provider(Protocol):
     name: str
 
@@ -57,3 +65,9 @@ class Provider(Protocol):
         ...
 
     async def aclose(self) -> None: ...
+
+
+class Moderates(Protocol):
+    """A provider that can also moderate text (OpenAI's free moderation endpoint)."""
+
+    async def moderate(self, text: str) -> Moderation: ...

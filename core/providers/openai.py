@@ -11,7 +11,7 @@ from openai.types import CompletionUsage
 
 from core.errors import ProviderError, ProviderTimeout, StreamInterrupted
 from core.pricing import Price
-from core.providers.base import ChatRequest, Completion, Delta
+from core.providers.base import ChatRequest, Completion, Delta, Moderation
 from core.usage import Usage
 
 
@@ -31,6 +31,10 @@ def _describe(exc: openai.APIError) -> str:
     if isinstance(exc, openai.APIStatusError):
         return f"model server answered {exc.status_code}: {exc.message}"
     return f"model server unreachable: {exc.message}"
+
+
+# OpenAI's current moderation model; the endpoint costs nothing.
+MODERATION_MODEL = "omni-moderation-latest"
 
 
 class OpenAIProvider:
@@ -116,6 +120,22 @@ class OpenAIProvider:
         if finish_reason is None and usage is None:
             raise StreamInterrupted("model server ended the stream before it finished", partial_text="".join(parts))
         yield Completion(text="".join(parts), usage=usage, model=model, finish_reason=finish_reason)
+
+    async def moderate(self, text: str) -> Moderation:
+        """OpenAI's moderation endpoint (free): the categories it flags in ``text``."""
+        try:
+            response = await self._client.moderations.create(model=MODERATION_MODEL, input=text)
+        except openai.APITimeoutError as exc:
+            raise ProviderTimeout(f"moderation timed out: {exc.message}") from exc
+        except openai.APIError as exc:
+            raise ProviderError(_describe(exc), status=getattr(exc, "status_code", None)) from exc
+        flagged = {
+            name
+            for result in response.results
+            for name, on in result.categories.model_dump(by_alias=True).items()
+            if on
+        }
+        return Moderation(frozenset(flagged), response.model or MODERATION_MODEL)
 
     async def aclose(self) -> None:
         await self._client.close()
