@@ -156,6 +156,8 @@ class Triage:
             for name, cues in data["framing"]["frames"].items()
         }
         self._years = tuple(data["framing"].get("years", (0, 0)))
+        # A cue of these can itself be negated ("no history of", "حالش خوب نیست"); a question's cannot.
+        self._negatable_frames = {n for n, cues in data["framing"]["frames"].items() if cues.get("negatable", True)}
         self._default_frames = [n for n, cues in data["framing"]["frames"].items() if not cues.get("opt_in")]
         self._urgent = self._compile_cue_set(data["framing"]["urgent"])
         self._now = self._compile_cue_set(data["framing"]["now"])
@@ -276,6 +278,8 @@ class Triage:
         cues: list[tuple[str, ...]],
         in_term: list[bool],
         spans: Sequence[tuple[int, int]] = (),
+        *,
+        negatable: bool = True,
     ) -> set[int]:
         """Sentences holding a cue. A cue that is itself negated does not count
         ("no history of seizures", "sabeghe nadasht")."""
@@ -291,7 +295,7 @@ class Triage:
                     continue
                 if any(s <= i and i + n <= e and e - s > n for s, e in spans):
                     continue  # a cue inside a longer lexicon term is part of it ("age man nabasham")
-                if not self._negated(tokens, i, i + n, in_term):
+                if not (negatable and self._negated(tokens, i, i + n, in_term)):
                     where.add(i)
         return where
 
@@ -373,7 +377,9 @@ class Triage:
             i for i, t in enumerate(tokens) if t.number is not None and low <= t.number <= high and "." not in t.surface
         }
         for name, (cues, scope) in self._frames.items():
-            sentences = self._scan_cues(tokens, cues, in_term, spans) | (years if name == "history" else set())
+            negatable = name in self._negatable_frames
+            sentences = self._scan_cues(tokens, cues, in_term, spans, negatable=negatable)
+            sentences |= years if name == "history" else set()
             for unit in self._widen(tokens, sentences, scope):
                 analysis.framed.setdefault(unit, set()).add(name)
         analysis.urgent = {tokens[i].sentence for i in self._scan_cues(tokens, self._urgent, in_term)}

@@ -52,7 +52,7 @@ _FOLD = str.maketrans(
 # English contractions, with and without the apostrophe that phones drop.
 _CONTRACTIONS = [
     (re.compile(r"\bcan'?t\b|\bcannot\b"), "can not"),
-    (re.compile(r"\bwon't\b"), "will not"),
+    (re.compile(r"\bwon'?t\b"), "will not"),
     (re.compile(r"\bain'?t\b"), "is not"),
     (
         re.compile(r"\b(do|does|did|is|are|was|were|could|would|should|has|have|had|must|need)n'?t\b"),
@@ -193,10 +193,16 @@ class Token:
     number: float | None = None
 
 
+# Finglish writes some letters as digits: 3 for ein (ma3ni, 3ofunat), 2 for hamze, 7 for he.
+_FINGLISH_DIGIT = re.compile(r"(?<=[a-z])[237](?=[a-z])|(?<![\w.])[23](?=[a-z]{2})")
+
+
 def fold(text: str) -> str:
     """Lower case, one spelling for each letter and digit, contractions expanded."""
     text = text.translate(_FOLD).lower()
-    if "'" in text or "nt" in text or "nn" in text or "tt" in text or "im" in text:
+    if any(d in text for d in "237"):
+        text = _FINGLISH_DIGIT.sub(lambda m: "h" if m.group() == "7" else "", text)
+    if "'" in text or "nt" in text or "nn" in text or "tt" in text or "im" in text or "wont" in text:
         for pattern, repl in _CONTRACTIONS:
             text = pattern.sub(repl, text)
     return _REPEATS.sub(r"\1", text)
@@ -235,16 +241,23 @@ def en_key(word: str) -> str:
 @lru_cache(maxsize=65536)
 def fi_spelling(word: str) -> str:
     w = word.replace("'", "").replace("ee", "i").replace("oo", "u").replace("ou", "u")
-    w = w.replace("w", "v").replace("q", "gh").replace("aa", "a")
+    w = w.replace("w", "v").replace("q", "gh").replace("aa", "a").replace("x", "kh")
     w = re.sub(r"(.)\1+", r"\1", w)
     if w.endswith("eh") and len(w) > 3:
         w = w[:-1]
     return w
 
 
+_FI_PRONOUN = re.compile(r"(?<=[aeiu])(m|t|sh)$")  # galum (my throat), pash (his leg): the suffix after a vowel
+
+
 @lru_cache(maxsize=65536)
 def fi_key(word: str) -> str:
-    return _strip(fi_spelling(word), _FI_SUFFIXES)
+    spelled = fi_spelling(word)
+    stripped = _strip(spelled, _FI_SUFFIXES)
+    if stripped == spelled and len(spelled) > 4:
+        stripped = _FI_PRONOUN.sub("", spelled)
+    return stripped
 
 
 def _number(surface: str) -> float | None:
