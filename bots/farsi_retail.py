@@ -1,12 +1,15 @@
 """The Farsi retail behaviour: answers grounded in the catalog, in the customer's language.
 
-prepare(): find the products the message names (after normalizing), put only those
-into the prompt as the sole source of prices, stock and warranty; say plainly when
-something is not in the catalog; ask about colloquial amounts ("۵۰ تومن"); tell
-the model which language to answer in.
+prepare(): the model reads the customer's text normalized (NFKC, hazm in its safe
+settings: Persian letters, presentation forms resolved; digits, codes, URLs as written,
+never truncated), while the stored transcript keeps what the customer wrote. The
+products the message names go into the prompt as the sole source of prices, stock and
+warranty; every product it names that the catalog lacks gets its own "not available"
+line; colloquial amounts ("۵۰ تومن") are questioned; Finglish is answered in Persian.
 
-finish(): whatever the model wrote, a price question about a catalog product ends
-with the catalog's price, so a reply never rests on the model's memory of prices.
+finish(): the price guard (bots/price_guard.py) makes every money figure in the reply
+the catalog's, in place, or removes it with a "not sold here" line; a price question
+about a catalog product the reply left unpriced ends with the catalog's price.
 
 Profile options: ``reply_languages`` (default [fa, en]; add ar to answer Arabic in
 Arabic) and ``delivery_days`` (working days to deliver, default 2).
@@ -21,20 +24,29 @@ from importlib.resources import files
 
 import yaml
 
-from bots.catalog import Catalog, Product, key
-from bots.toman import ambiguous_amounts, delivery_date, format_toman, jalali, persian_digits
+from bots.catalog import Catalog, Product
+from bots.price_guard import PriceGuard
+from bots.toman import ambiguous_amounts, delivery_date, format_toman, jalali, persian_digits, tehran_today
 from core.hooks import PassThrough, Turn
-from core.language import fold_digits, warm_up
+from core.language import persian, warm_up
 
-_ASKS_PRICE = re.compile(r"قیمت|چنده|چند|چقدر|price|cost|how much|سعر|بكم|کتنے", re.IGNORECASE)
-_ASKS_ITEM = re.compile(r"موجود|دارید|دارین|داری|stock|available|have|do you sell|عندكم|يوجد", re.IGNORECASE)
 TEXTS = yaml.safe_load(files("bots").joinpath("data/farsi_retail.yaml").read_text(encoding="utf-8"))
+_ASKS_PRICE = re.compile("|".join(TEXTS["asks_price"]), re.IGNORECASE)
+_ASKS_ITEM = re.compile("|".join(TEXTS["asks_item"]), re.IGNORECASE)
+_FINGLISH = frozenset(TEXTS["finglish_markers"])
+
+
+def is_finglish(text: str) -> bool:
+    """Persian written in Latin letters: two or more Finglish words and no Persian script."""
+    words = re.findall(r"[a-z]+", text.lower())
+    return sum(w in _FINGLISH for w in words) >= 2 and not re.search(r"[\u0600-\u06ff]", text)
 
 
 class FarsiRetailBot(PassThrough):
-    def __init__(self, today: Callable[[], date] = date.today) -> None:
+    def __init__(self, today: Callable[[], date] = tehran_today) -> None:
         warm_up()  # hazm's Normalizer and the detector: once, at start-up
         self.catalog = Catalog.shipped()
+        self.prices = PriceGuard(self.catalog)
         self.today = today
 
     def _fact(self, product: Product, language: str, days: int) -> str:
@@ -58,11 +70,12 @@ class FarsiRetailBot(PassThrough):
     def prepare(self, turn: Turn) -> None:
         options = turn.profile.options
         allowed = options.get("reply_languages", ["fa", "en"])
-        language = turn.language if turn.language in allowed else "fa"
-        text = key(turn.message)  # normalized once: NFKC, hazm, ASCII digits, lower case
-        lookup = self.catalog.lookup_keyed(text)
-        asks_price = bool(_ASKS_PRICE.search(text))
-        asks = asks_price or bool(_ASKS_ITEM.search(text))
+        language = "fa" if is_finglish(turn.message) else turn.language
+        language = language if language in allowed else "fa"
+        turn.prompt_message = persian(turn.message)  # what the model reads; the transcript keeps the original
+        lookup = self.catalog.lookup(turn.message)
+        asks_price = bool(_ASKS_PRICE.search(turn.message))
+        asks = asks_price or bool(_ASKS_ITEM.search(turn.message))
         turn.notes.update(products=lookup.products, asks_price=asks_price, language=language)
         facts_language = "fa" if language == "fa" else "en"
         days = int(options.get("delivery_days", 2))
@@ -72,7 +85,9 @@ class FarsiRetailBot(PassThrough):
             context.append("\n".join([header, *(self._fact(p, facts_language, days) for p in lookup.products)]))
         for asked, closest in lookup.near_misses:
             context.append(TEXTS["near_miss"].format(asked=asked, fact=self._fact(closest, facts_language, days)))
-        if asks and not lookup.products and not lookup.near_misses:
+        for name in lookup.unknown:
+            context.append(TEXTS["unknown_product"].format(name=name))
+        if asks and not lookup.products and not lookup.near_misses and not lookup.unknown:
             suggestions = [
                 p for brand in self.catalog.brands_in(turn.message) for p in self.catalog.in_stock_by_brand(brand)
             ]
@@ -88,16 +103,17 @@ class FarsiRetailBot(PassThrough):
 
     def finish(self, turn: Turn, reply: str) -> str:
         products: list[Product] = turn.notes.get("products", [])
-        if not products or not turn.notes.get("asks_price"):
-            return reply
-        figures = re.sub(r"[٬,\s.]", "", fold_digits(reply))
-        missing = [p for p in products if str(p.price_toman) not in figures]
-        if not missing:
-            return reply
-        language = "fa" if turn.notes.get("language") == "fa" else "en"
-        template = TEXTS["grounded_price"][language]
-        lines = [
-            template.format(name_fa=p.name_fa, name_en=p.name_en, price=format_toman(p.price_toman, language))
-            for p in missing
-        ]
-        return f"{reply.rstrip()}\n\n" + "\n".join(lines)
+        language = turn.notes.get("language") or "fa"
+        guarded = self.prices.check(reply, language=language, asked=products)
+        text = guarded.text
+        lines = [TEXTS["not_sold"].get(language, TEXTS["not_sold"]["en"]).format(name=n) for n in guarded.removed]
+        if turn.notes.get("asks_price"):
+            template = TEXTS["grounded_price"]["fa" if language == "fa" else "en"]
+            lines += [
+                template.format(name_fa=p.name_fa, name_en=p.name_en, price=format_toman(p.price_toman, language))
+                for p in products
+                if p not in guarded.priced
+            ]
+        if guarded.corrected or guarded.removed:
+            turn.guard_reason = f"prices: {len(guarded.corrected)} corrected, {len(guarded.removed)} removed"
+        return f"{text.rstrip()}\n\n" + "\n".join(lines) if lines else text

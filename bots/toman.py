@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from functools import cache
+from zoneinfo import ZoneInfo
 
+import holidays
 from persiantools.jdatetime import JalaliDate
 
 from core.language import fold_digits
 
 _PERSIAN_DIGITS = str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")
+_ARABIC_DIGITS = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
 FRIDAY = 4  # date.weekday(): the Iranian weekend
+TEHRAN = ZoneInfo("Asia/Tehran")
 
 
 def persian_digits(value: int | str) -> str:
@@ -18,19 +23,38 @@ def persian_digits(value: int | str) -> str:
 
 
 def format_toman(amount: int, language: str = "fa") -> str:
-    """``21900000 -> '۲۱٬۹۰۰٬۰۰۰ تومان'`` (Persian digits, Arabic thousands separator)."""
-    if language != "fa":
-        return f"{amount:,} toman"
-    return f"{amount:,}".replace(",", "٬").translate(_PERSIAN_DIGITS) + " تومان"
+    """The catalog's way: ``۲۱٬۹۰۰٬۰۰۰ تومان`` (fa: Persian digits, Arabic thousands separator),
+    ``٢١٬٩٠٠٬٠٠٠ تومان`` (ar), ``21,900,000 toman`` (anything else)."""
+    if language == "fa":
+        return f"{amount:,}".replace(",", "٬").translate(_PERSIAN_DIGITS) + " تومان"
+    if language == "ar":
+        return f"{amount:,}".replace(",", "٬").translate(_ARABIC_DIGITS) + " تومان"
+    return f"{amount:,} toman"
+
+
+def tehran_today() -> date:
+    """Today where the shop is: the server's clock may be UTC, and Tehran is 3:30 ahead."""
+    return datetime.now(TEHRAN).date()
+
+
+@cache
+def _iran_holidays(year: int) -> holidays.HolidayBase:
+    # The `holidays` package's Iran calendar: Solar Hijri holidays and the lunar ones
+    # (estimated a year ahead, as Iran announces them).
+    return holidays.country_holidays("IR", years=[year, year + 1])
+
+
+def is_working_day(day: date) -> bool:
+    return day.weekday() != FRIDAY and day not in _iran_holidays(day.year)
 
 
 def delivery_date(today: date, working_days: int) -> date:
-    """``working_days`` after today, Fridays not counted."""
+    """``working_days`` after today, Fridays and Iran's official holidays not counted."""
     day = today
     left = working_days
     while left > 0:
         day += timedelta(days=1)
-        if day.weekday() != FRIDAY:
+        if is_working_day(day):
             left -= 1
     return day
 

@@ -130,10 +130,45 @@ def fold_digits(text: str) -> str:
     return text.translate(_DIGITS)
 
 
+
+
+def chunks(text: str, size: int = MAX_NORMALIZE_CHARS) -> list[str]:
+    """``text`` cut at whitespace into pieces of at most ``size`` characters (an unbroken
+    run longer than that is cut where it must be); joined back they are ``text``."""
+    out: list[str] = []
+    start = 0
+    while len(text) - start > size:
+        cut = start + size
+        space = text.rfind(" ", start + 1, cut)
+        space = max(space, text.rfind("\n", start + 1, cut))
+        end = space + 1 if space > start else cut
+        out.append(text[start:end])
+        start = end
+    out.append(text[start:])
+    return out
+
+
+def persian(text: str) -> str:
+    """NFKC, then hazm in the safe settings, chunk by chunk (hazm is quadratic on long
+    unbroken text): Persian letters for Arabic ones, presentation forms resolved. Digits,
+    Latin text, URLs and prices are left as written. Never truncated."""
+    text = unicodedata.normalize("NFKC", text)
+    if not any(_is_arabic_script(ch) for ch in text):
+        return text
+    normalizer = _normalizer()
+    return "".join(_keep_edges(piece, normalizer.normalize(piece)) for piece in chunks(text))
+
+
+def _keep_edges(original: str, normalized: str) -> str:
+    """hazm strips a piece's outer whitespace; the joins between chunks need it back."""
+    lead = original[: len(original) - len(original.lstrip())]
+    trail = original[len(original.rstrip()) :]
+    return lead + normalized.strip() + trail
+
+
 def normalize(text: str) -> str:
-    """NFKC, hazm (safe settings), ASCII digits; capped at MAX_NORMALIZE_CHARS."""
-    text = unicodedata.normalize("NFKC", text[:MAX_NORMALIZE_CHARS])
-    return fold_digits(_normalizer().normalize(text))
+    """NFKC, hazm (safe settings), ASCII digits; for matching and parsing, never truncated."""
+    return fold_digits(persian(text))
 
 
 def warm_up() -> None:

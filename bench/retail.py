@@ -1,0 +1,141 @@
+"""The Farsi retail bot on sets written by helpers who never saw its code.
+
+    .venv/bin/python bench/retail.py [--split dev|test|all] [--misses] [--thresholds]
+
+tests/data/retail_{dev,test}.jsonl (brief: tests/data/briefs/retail_writer.md) hold
+customer messages with the SKUs they are about (and products the shop lacks), and
+scripted model replies with wrong, tenfold, invented, garbled or correct prices.
+Prints, per split:
+- lookup: messages whose catalog products are found exactly; unknown products reported;
+- grounding: scripted replies after the price guard, where every catalog price is the
+  exact catalog figure in the reply's digits and no wrong or invented figure is left;
+- time per message of the Farsi preprocessing (detect, normalize, lookup) and of the
+  reply guard, beside a pass-through, medians of one interleaved run.
+``--thresholds`` prints lookup accuracy on dev for several fuzzy thresholds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bots import catalog as catalog_module  # noqa: E402
+from bots.catalog import Catalog  # noqa: E402
+from bots.price_guard import PriceGuard  # noqa: E402
+from core.language import detect, persian  # noqa: E402
+
+DATA = ROOT / "tests" / "data"
+
+
+def load(split: str) -> list[dict[str, Any]]:
+    text = (DATA / f"retail_{split}.jsonl").read_text(encoding="utf-8")
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+def lookup_ok(catalog: Catalog, row: dict[str, Any]) -> tuple[bool, bool, Any]:
+    found = catalog.lookup(row["text"])
+    skus_ok = sorted(p.sku for p in found.products) == sorted(row["skus"])
+    unknown_ok = len(found.unknown) + len(found.near_misses) >= len(row.get("unknown", []))
+    return skus_ok, unknown_ok, found
+
+
+def grounded(guard: PriceGuard, catalog: Catalog, row: dict[str, Any]) -> tuple[bool, str]:
+    """Every catalog price in the catalog's format for the reply's language; every wrong or
+    invented figure gone; a correct, well-written reply untouched."""
+    asked = catalog.lookup(row["customer"]).products
+    text = guard.check(row["reply"], language=row["lang"], asked=asked).text
+    for price in row["prices"]:
+        product = catalog.by_sku(price["sku"]) if price["sku"] else None
+        want = guard.format(product.price_toman, row["lang"]) if product else None
+        if want is not None and want not in text:
+            return False, text
+        stated_is_right = want is not None and want.startswith(price["stated"])
+        if price["stated"] in text and not stated_is_right:
+            return False, text
+    if row["type"] == "correct" and text != row["reply"]:
+        return False, text
+    return True, text
+
+
+def timing(rows: list[dict[str, Any]], catalog: Catalog, guard: PriceGuard) -> dict[str, float]:
+    messages = [r["text"] for r in rows if r["kind"] == "message"]
+    replies = [r for r in rows if r["kind"] == "reply"]
+    pre, post, passthrough = [], [], []
+    for _ in range(5):
+        for text in messages:
+            t0 = time.perf_counter()
+            _ = text.strip()
+            t1 = time.perf_counter()
+            detect(text)
+            persian(text)
+            catalog.lookup(text)
+            t2 = time.perf_counter()
+            passthrough.append((t1 - t0) * 1000)
+            pre.append((t2 - t1) * 1000)
+        for row in replies:
+            t0 = time.perf_counter()
+            guard.check(row["reply"], language=row["lang"], asked=[])
+            post.append((time.perf_counter() - t0) * 1000)
+    return {
+        "preprocess_ms": statistics.median(pre),
+        "guard_ms": statistics.median(post),
+        "passthrough_ms": statistics.median(passthrough),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--split", choices=["dev", "test", "all"], default="all")
+    parser.add_argument("--misses", action="store_true")
+    parser.add_argument("--thresholds", action="store_true")
+    args = parser.parse_args()
+    if args.thresholds:
+        rows = [r for r in load("dev") if r["kind"] == "message"]
+        for threshold in (70, 75, 80, 85, 90, 95, 100):
+            catalog_module.FUZZY_THRESHOLD = threshold
+            catalog = Catalog.shipped.__wrapped__(Catalog)  # type: ignore[attr-defined]
+            ok = sum(lookup_ok(catalog, r)[0] for r in rows)
+            print(f"fuzzy threshold {threshold}: lookup {ok}/{len(rows)}")
+        return
+    catalog = Catalog.shipped()
+    guard = PriceGuard(catalog)
+    for split in ["dev", "test"] if args.split == "all" else [args.split]:
+        rows = load(split)
+        messages = [r for r in rows if r["kind"] == "message"]
+        replies = [r for r in rows if r["kind"] == "reply"]
+        ok = unknown_ok = 0
+        unknown_total = sum(1 for r in messages if r.get("unknown"))
+        for row in messages:
+            skus_ok, unk_ok, found = lookup_ok(catalog, row)
+            ok += skus_ok
+            unknown_ok += unk_ok and bool(row.get("unknown"))
+            if args.misses and not (skus_ok and unk_ok):
+                got = [p.sku for p in found.products]
+                want = f"{row['skus']} {row.get('unknown')}"
+                print(f"  LOOKUP {row['id']} want {want} got {got} {found.unknown}: {row['text'][:90]}")
+        good = 0
+        for row in replies:
+            passed, text = grounded(guard, catalog, row)
+            good += passed
+            if args.misses and not passed:
+                print(f"  GROUND {row['id']} {row['type']}: {row['reply'][:100]} -> {text[:160]}")
+        times = timing(rows, catalog, guard)
+        print(
+            f"{split}: lookup {ok}/{len(messages)} ({100 * ok / len(messages):.0f}%), "
+            f"unknown products reported {unknown_ok}/{unknown_total}; "
+            f"grounding {good}/{len(replies)} ({100 * good / max(1, len(replies)):.0f}%); "
+            f"preprocess {times['preprocess_ms']:.3f} ms, guard {times['guard_ms']:.3f} ms, "
+            f"pass-through {times['passthrough_ms']:.4f} ms per message (medians)"
+        )
+
+
+if __name__ == "__main__":
+    main()
