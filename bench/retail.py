@@ -60,9 +60,24 @@ def grounded(guard: PriceGuard, catalog: Catalog, row: dict[str, Any]) -> tuple[
         stated_is_right = want is not None and want.startswith(price["stated"])
         if price["stated"] in text and not stated_is_right:
             return False, text
-    if row["type"] == "correct" and text != row["reply"]:
-        return False, text
+    if row["type"] == "correct" and text not in (row["reply"], reformatted(guard, catalog, row)):
+        return False, text  # a right price may only be rewritten into the catalog's format
     return True, text
+
+
+def reformatted(guard: PriceGuard, catalog: Catalog, row: dict[str, Any]) -> str:
+    """The reply with each stated figure in the catalog's format (a copula "ه" kept)."""
+    text = row["reply"]
+    for price in row["prices"]:
+        product = catalog.by_sku(price["sku"]) if price["sku"] else None
+        if product is None:
+            continue
+        want = guard.format(product.price_toman, row["lang"])
+        for unit in ("تومانه", "تومنه", "تومان", "تومن", "toman"):
+            if f"{price['stated']} {unit}" in text:
+                text = text.replace(f"{price['stated']} {unit}", want + ("ه" if unit.endswith("ه") else ""))
+                break
+    return text
 
 
 def timing(rows: list[dict[str, Any]], catalog: Catalog, guard: PriceGuard) -> dict[str, float]:

@@ -43,6 +43,7 @@ _MASK = re.compile(
     re.IGNORECASE,
 )
 _THOUSANDS = re.compile(r"(?<![\d.])\d{1,3}(?:[\u066c,]\d{3})+(?!\d)|(?<![\d.])\d{1,3}(?: \d{3}){2,}(?!\d)")
+_DECIMAL = re.compile(r"(\d)[.\u066b](\d)")
 _GLUED = re.compile(r"(?<=[\u0600-\u06ff])(?=\d)|(?<=\d)(?=[\u0600-\u06ff])")
 _FOLD = str.maketrans({"آ": "ا", "أ": "ا", "إ": "ا", "ة": "ه", "ؤ": "و", "ى": "ی", "ۀ": "ه"})
 
@@ -53,6 +54,7 @@ def key(text: str) -> str:
     text = normalize(text).translate(_FOLD).replace("\u200c", " ").lower()
     # a price is one token: 21,900,000 / ۲۱٬۹۰۰٬۰۰۰ / 22 400 000 (not "iphone 15 128")
     text = _THOUSANDS.sub(lambda m: re.sub(r"\D", "", m.group()), text)
+    text = _DECIMAL.sub(r"\1d\2", text)  # "41.2" stays one token (no model "41" beside a "2")
     text = _GLUED.sub(" ", text)
     text = re.sub(r"[^\w\s]|_", " ", text)
     return re.sub(r"\s+", " ", text).strip()
@@ -153,6 +155,13 @@ class Catalog:
             p.sku: self._kinds_in(self.tokens(f"{p.name_en} {p.name_fa} {' '.join(p.aliases)}")) for p in products
         }
         self._lines = {" ".join(self.tokens(str(w))) for w in words["lines"]}
+        self._other_brands = {" ".join(self.tokens(str(w))) for w in words["other_brands"]}
+        self._unsold = {tuple(self.tokens(str(w))) for w in words["unsold"]}
+        # words fuzzy matching never respells: they are words already ("charge" is no "charger")
+        self._keep = frozenset(
+            self._not_names | self._lines | self._other_brands | {w for k in self._categories for w in k}
+        )
+        self._guarding = frozenset(self._lines | {b for b in self._brands if " " not in b})
         self._model_token = re.compile(words["model_token"])
 
     @classmethod
@@ -194,13 +203,19 @@ class Catalog:
     def _is_catalog_word(self, word: str) -> bool:
         return word in self._name_words or word in self._spelling_words
 
-    def _kinds_in(self, tokens: list[str]) -> set[str]:
+    def _kinds_in(self, tokens: list[str], near: list[int] | None = None, window: int = 0) -> set[str]:
+        """Product kinds named in ``tokens`` (only within ``window`` words of a ``near`` position)."""
         kinds = set()
         for i, token in enumerate(tokens):
+            if near is not None and not any(abs(i - j) <= window and _same_phrase(tokens, i, j) for j in near):
+                continue
             for kind_tokens, kind in self._category_index.get(token, ()):
                 if tuple(tokens[i : i + len(kind_tokens)]) == kind_tokens:
                     kinds.add(kind)
         return kinds
+
+    def _brand_positions(self, tokens: list[str]) -> list[int]:
+        return [i for i, t in enumerate(tokens) if t in self._brands]
 
     # -- lookup ---------------------------------------------------------------
 
@@ -231,6 +246,16 @@ class Catalog:
             elif m.product not in found:
                 found.append(m.product)
         unknown_at = self._unknown(tokens, mentions, found)
+        # a variant we do not sell ("playstation 5 pro") is, for prices, a product we lack
+        unknown_at += [
+            (" ".join([*tokens[m.start : m.end], tokens[m.end]]), m.start)
+            for m in mentions
+            if m.product not in found
+            or (
+                m.end < len(tokens) and tokens[m.end] in VARIANTS and tokens[m.end] not in self._words_of[m.product.sku]
+            )
+        ]
+        unknown_at.sort(key=lambda item: item[1])
         unknown = [name for name, _ in unknown_at]
         return Lookup(found, near, unknown, unknown_at, [m for m in mentions if m.product in found], tokens)
 
@@ -250,7 +275,17 @@ class Catalog:
                 i += 1
                 continue
             products, n = hit
-            out.extend(Mention(p, i, i + n) for p in products)
+            # "galaxy z flip 6" is no "flip 6" (JBL): a short name after another product's line word
+            before = _phrase_before(tokens, i, 2)
+            kept = [
+                p
+                for p in products
+                if n > 2 or not any(w in self._guarding and w not in self._words_of[p.sku] for w in before)
+            ]
+            if not kept:
+                i += 1
+                continue
+            out.extend(Mention(p, i, i + n) for p in kept)
             i += n
         return out
 
@@ -259,7 +294,7 @@ class Catalog:
         used = {k for m in mentions for k in range(m.start, m.end)}
         out = list(tokens)
         for i, token in enumerate(tokens):
-            if i in used or len(token) < 4 or any(c.isdigit() for c in token) or token in self._not_names:
+            if i in used or len(token) < 4 or any(c.isdigit() for c in token) or token in self._keep:
                 continue
             candidates = self._vocabulary.get(token[0], [])
             best = process.extractOne(token, candidates, scorer=fuzz.ratio, score_cutoff=FUZZY_THRESHOLD)
@@ -270,26 +305,20 @@ class Catalog:
     def _by_kind(self, tokens: list[str], mentions: list[Mention]) -> list[Mention]:
         """A brand and a product kind ("Bosch bagless vacuum") find that brand's product of
         that kind; a number in the message chooses among several ("ال جی ۶۵ اینچ")."""
-        text = f" {' '.join(tokens)} "
-        brands = {b for name, bs in self._brands.items() if f" {name} " in text for b in bs}
-        if not brands:
-            return []
-        kinds = self._kinds_in(tokens)
-        if not kinds:
-            return []
         named = {m.product.sku for m in mentions}
         numbers = {t for t in tokens if t.isdigit()}
         out: list[Mention] = []
-        for brand in brands:
-            for kind in kinds:
+        for position in self._brand_positions(tokens):
+            kinds = self._kinds_in(tokens, near=[position], window=6)
+            for brand, kind in ((b, k) for b in self._brands[tokens[position]] for k in kinds):
                 candidates = [p for p in self.products if p.brand_en == brand and kind in self._kind[p.sku]]
                 if any(p.sku in named for p in candidates):
                     continue
                 if len(candidates) > 1 and numbers and not kinds & _MODEL_KINDS:
                     candidates = [p for p in candidates if numbers & self._words_of[p.sku]]
-                if len(candidates) == 1:
-                    where = _position(tokens, brand, self)
-                    out.append(Mention(candidates[0], where, where + 1))
+                if len(candidates) == 1 and candidates[0].sku not in named:
+                    named.add(candidates[0].sku)
+                    out.append(Mention(candidates[0], position, position + 1))
         return out
 
     def _unknown(self, tokens: list[str], mentions: list[Mention], found: list[Product]) -> list[tuple[str, int]]:
@@ -298,19 +327,27 @@ class Catalog:
         known = frozenset().union(*(self._words_of[p.sku] for p in found))
         out: list[tuple[str, int]] = []
         i = 0
-        while i < len(tokens) - 1:
+        while i < len(tokens):
             word = tokens[i]
-            if i in used or word not in self._lines:
+            if i not in used and word in self._other_brands:  # "midea air conditioner", "bose qc ultra"
+                end = min(i + 3, len(tokens))
+                out.append((" ".join(tokens[i:end]), i))
+                i = end
+                continue
+            if i in used or word not in self._lines or i + 1 >= len(tokens):
                 i += 1
                 continue
             j = i + 1
             pair = tokens[j] in self._lines and j not in used and not self._model_token.match(tokens[j])
-            # up to two words of the model's name before its number: "galaxy z flip 5", "macbook pro m3"
-            while j < min(i + 3, len(tokens) - 1) and (tokens[j] in self._lines or tokens[j] in VARIANTS):
+            # up to two words of the model's name before its number: "galaxy z flip 5", "lg gc b257"
+            while j < min(i + 3, len(tokens) - 1) and (
+                tokens[j] in self._lines or tokens[j] in VARIANTS or (tokens[j].isascii() and len(tokens[j]) <= 3)
+            ):
                 if self._model_token.match(tokens[j]):
                     break
                 j += 1
-            if j < len(tokens) and j not in used and self._model_token.match(tokens[j]):
+            is_price = j + 1 < len(tokens) and tokens[j + 1] in _MONEY_WORDS  # "apple ۴۱ میلیون": a price
+            if j < len(tokens) and j not in used and self._model_token.match(tokens[j]) and not is_price:
                 end = j + 1
                 while end < len(tokens) and tokens[end] in VARIANTS:
                     end += 1
@@ -323,7 +360,11 @@ class Catalog:
             if not set(mention) <= known:
                 out.append((" ".join(mention), i))
             i = end
-        return out
+        for k in range(len(tokens)):  # things we do not sell: "DualSense", "قاب"
+            for thing in self._unsold:
+                if k not in used and tuple(tokens[k : k + len(thing)]) == thing:
+                    out.append((" ".join(thing), k))
+        return sorted(out, key=lambda item: item[1])
 
     # -- the rest -------------------------------------------------------------
 
@@ -341,13 +382,27 @@ class Catalog:
         return [p for p in self.products if p.brand_en == brand_en and p.in_stock][:limit]
 
 
+# Words after a number that make it money, not a model ("۴۱ میلیون", "79 million toman").
+_MONEY_WORDS = frozenset(["میلیون", "ملیون", "هزار", "تومان", "تومن", "million", "toman", "thousand", "k", "m"])
+
+# Words that join two products: a name's context stops there.
+_JOINS = frozenset(["و", "and", "or", "یا", "vs", "versus", "با", "plus", "ya", "va", "o"])
+
+
+def _phrase_before(tokens: list[str], i: int, n: int) -> list[str]:
+    out: list[str] = []
+    for k in range(i - 1, max(-1, i - 1 - n), -1):
+        if tokens[k] in _JOINS:
+            break
+        out.append(tokens[k])
+    return out
+
+
+def _same_phrase(tokens: list[str], i: int, j: int) -> bool:
+    low, high = min(i, j), max(i, j)
+    return not any(t in _JOINS for t in tokens[low + 1 : high])
+
+
 # Kinds whose products differ by model, not by size: a number alone does not choose among them
 # ("شیائومی ۱۳ تی پرو" is no Redmi Note 13).
 _MODEL_KINDS = frozenset({"phone", "laptop", "tablet", "watch", "earbuds"})
-
-
-def _position(tokens: list[str], brand_en: str, catalog: Catalog) -> int:
-    for i, token in enumerate(tokens):
-        if brand_en in catalog._brands.get(token, ()):
-            return i
-    return 0

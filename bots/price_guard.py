@@ -129,6 +129,8 @@ class PriceGuard:
                     about = last if last is not None else (asked[0] if len(asked) == 1 else None)
                 if isinstance(about, Product):
                     want = format_toman(about.price_toman, language)
+                    if figure.text.strip().endswith(("تومانه", "تومنه")):
+                        want += "ه"  # "... تومانه" (it is ... toman): keep the copula
                     if figure.text.strip() != want:
                         edits.append((figure.start, figure.end, want))
                         result.corrected.append((figure.text.strip(), want))
