@@ -93,6 +93,7 @@ class _Category:
     keep_first_person: bool
     frames: frozenset[str]  # the framings that lower this category
     kept_by_now: bool  # "now" alone keeps it ("someone is not breathing now")
+    keep_against: frozenset[str]  # the framings a kept ("1p:") term resists
 
 
 @dataclass
@@ -203,6 +204,7 @@ class Triage:
             keep_first_person=bool(spec.get("keep_first_person", False)),
             frames=frozenset(spec.get("frames", self._default_frames)),
             kept_by_now=bool(spec.get("kept_by_now", False)),
+            keep_against=frozenset(spec.get("keep_against", self._frames)),
         )
 
     @staticmethod
@@ -433,7 +435,8 @@ class Triage:
                 now = (m.sentence, token.clause) in analysis.now or (m.sentence, token.clause + 1) in analysis.now
                 urgent = m.sentence in analysis.urgent or (category.kept_by_now and now)
                 lowered = bool(frames & category.frames) and not urgent
-                if lowered and not (category.keep_first_person and m.first_person):
+                kept = category.keep_first_person and m.first_person and bool(frames & category.keep_against)
+                if lowered and not kept:
                     continue
                 out.append(m)
         out.sort(key=lambda m: m.start)

@@ -81,88 +81,12 @@ _CLAUSE_END = re.compile(r"[,،]| - ")
 
 # Persian words that are only a suffix written apart (after ZWNJ or a space), and the
 # object marker, which spoken Persian glues on or drops (خودمو / خودم را / خودم رو).
-_FA_DROP = frozenset(
-    [
-        "ها",
-        "های",
-        "هایی",
-        "هام",
-        "هات",
-        "هاش",
-        "ام",
-        "ات",
-        "اش",
-        "ای",
-        "ی",
-        "ایم",
-        "اید",
-        "اند",
-        "تر",
-        "ترین",
-        "شون",
-        "مون",
-        "تون",
-        "را",
-        "رو",
-    ]
-)
-_FA_SUFFIXES = [
-    "هایشان",
-    "هایمان",
-    "هایتان",
-    "هاشون",
-    "هامون",
-    "هاتون",
-    "هایم",
-    "هایت",
-    "هایش",
-    "های",
-    "ها",
-    "ترین",
-    "تر",
-    "شون",
-    "مون",
-    "تون",
-    "شان",
-    "مان",
-    "تان",
-    "یم",
-    "ید",
-    "ند",
-    "ام",
-    "ات",
-    "اش",
-    "ای",
-    "م",
-    "ت",
-    "ش",
-    "ی",
-    "ه",
-    "و",
-    "ا",
-]
-_FI_SUFFIXES = [
-    "hashun",
-    "hamun",
-    "haye",
-    "hash",
-    "ham",
-    "ha",
-    "eshun",
-    "emun",
-    "esh",
-    "ash",
-    "am",
-    "at",
-    "et",
-    "emo",
-    "amo",
-    "o",
-    "ro",
-    "i",
-    "e",
-    "a",
-]
+_FA_DROP = frozenset("ها های هایی هام هات هاش ام ات اش ای ی ایم اید اند تر ترین شون مون تون را رو".split())
+_FA_SUFFIXES = (
+    "هایشان هایمان هایتان هاشون هامون هاتون هایم هایت هایش های ها ترین تر شون مون تون"
+    " شان مان تان یم ید ند ام ات اش ای م ت ش ی ه و ا"
+).split()
+_FI_SUFFIXES = "hashun hamun haye hash ham ha eshun emun esh ash am em at et emo amo o ro i e a".split()
 _NUMBER_WORDS = {
     **dict.fromkeys(["one", "a", "an", "yek", "ye", "یک", "یه"], 1),
     **dict.fromkeys(["two", "do", "دو"], 2),
