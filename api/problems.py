@@ -7,6 +7,7 @@ Every problem also carries an OpenAI-style ``error`` member, so the openai SDK
 from __future__ import annotations
 
 import logging
+import math
 from http import HTTPStatus
 from typing import Any
 
@@ -77,7 +78,17 @@ def problem(
 
 
 def status_of(exc: DomainbotsError) -> int:
+    if isinstance(exc, ProviderError) and not isinstance(exc, ProviderTimeout | ProviderBusy) and exc.status == 429:
+        return 429  # the upstream's rate limit, passed on with its Retry-After: the client may retry
     return next((status for kind, status in _STATUS if isinstance(exc, kind)), 400)
+
+
+def retry_headers(exc: DomainbotsError) -> dict[str, str] | None:
+    if isinstance(exc, ProviderBusy):
+        return {"Retry-After": str(exc.retry_after)}
+    if isinstance(exc, ProviderError) and exc.status == 429:
+        return {"Retry-After": str(max(1, math.ceil(exc.retry_after or 1)))}
+    return None
 
 
 def _extra(exc: DomainbotsError) -> dict[str, Any]:
@@ -101,8 +112,7 @@ def install(app: FastAPI) -> None:
         status = status_of(exc)
         if status >= 500:
             log.warning("%s %s: %s", request.method, request.url.path, exc)
-        headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, ProviderBusy) else None
-        return problem(status, str(exc), request, headers, **_extra(exc))
+        return problem(status, str(exc), request, retry_headers(exc), **_extra(exc))
 
     @app.exception_handler(ApiProblem)
     async def _api(request: Request, exc: ApiProblem) -> JSONResponse:

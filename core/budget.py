@@ -28,3 +28,14 @@ def check(session: Session, profile: Profile) -> None:
     spent = month_to_date(session, profile.name)
     if spent >= profile.budget.monthly_usd:
         raise BudgetExceeded(profile.name, usd_digits(spent), usd_digits(profile.budget.monthly_usd))
+
+
+def reserve(session: Session, profile: Profile, worst_case_nanos: int) -> None:
+    """Called under the bot's lock, in the transaction that writes the pending call: the
+    month's spend (settled calls and pending reservations) plus this call's worst case must
+    fit, so a burst can overshoot by at most the calls already in flight when it began."""
+    if profile.budget is None:
+        return
+    spent = month_to_date(session, profile.name)
+    if spent >= profile.budget.monthly_usd or spent + from_nanos(worst_case_nanos) > profile.budget.monthly_usd:
+        raise BudgetExceeded(profile.name, usd_digits(spent), usd_digits(profile.budget.monthly_usd))

@@ -9,6 +9,7 @@ database brings its schema up to date first; concurrent starts take a lock
 from __future__ import annotations
 
 import fcntl
+import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib.resources import files
@@ -124,6 +125,16 @@ class Database:
         with handle:
             fcntl.flock(handle, fcntl.LOCK_EX)
             yield
+
+    def lock(self, session: Session, name: str) -> None:
+        """Serialize writers of ``name`` until the session's transaction ends: a PostgreSQL
+        advisory transaction lock, or SQLite's own write lock taken at once."""
+        if self.is_sqlite:
+            # BEGIN IMMEDIATE semantics: a write takes the database lock now, before the read.
+            session.connection().exec_driver_sql("UPDATE strategy_state SET bot = bot WHERE 0")
+            return
+        key = int.from_bytes(hashlib.blake2b(name.encode(), digest_size=8).digest(), "big", signed=True)
+        session.connection().execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -13,14 +13,16 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import aclosing
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
+
+from sqlmodel import Session
 
 from core import budget, language
 from core import strategy as strategies
 from core.context import build_messages
 from core.db import Database
-from core.errors import InvalidInput, NotFound, ProviderBusy, ProviderError, StreamInterrupted
+from core.errors import InvalidInput, NotFound, ProviderBusy, ProviderError, ProviderTimeout, StreamInterrupted
 from core.hooks import BotHooks, GuardReply, Turn, load_hooks
 from core.ledger import Call, Conversation, StrategyState
 from core.messages import ChatMessage
@@ -31,6 +33,9 @@ from core.redaction import redact
 from core.store import Store, StoredText
 from core.tokens import Tokenizer, tokenizer_for
 from core.usage import Usage, UsageSource
+
+# The output a call may reserve against a budget when its profile sets no max_output_tokens.
+WORST_CASE_OUTPUT = 4096
 
 
 @dataclass(frozen=True)
@@ -77,6 +82,8 @@ class PreparedTurn:
     request: ChatRequest | None
     price: Price | None
     tokenizer: Tokenizer
+    request_id: str | None = None
+    started: float = 0.0  # perf_counter when the first attempt began
 
 
 class Engine:
@@ -88,8 +95,13 @@ class Engine:
         provider: Provider,
         database: Database,
         on_call: Callable[[Call], None] | None = None,
+        max_retries: int = 2,
+        request_timeout: float = 60.0,
     ) -> None:
         self.profiles = profiles
+        # The engine retries, not the SDK: each attempt is billed, so each has its own row.
+        self.max_retries = max_retries
+        self.request_timeout = request_timeout
         self.prices = prices
         self.provider = provider
         self.store = Store(database)
@@ -102,6 +114,8 @@ class Engine:
     def _validate(self, profile: Profile, message: str) -> None:
         if not message.strip():
             raise InvalidInput("the message is empty; send some text")
+        if "\x00" in message:
+            raise InvalidInput("the message contains a NUL character (U+0000), which cannot be stored; remove it")
         if len(message) > profile.max_message_chars:
             raise InvalidInput(
                 f"the message is {len(message):,} characters; bot {profile.name!r} accepts at most "
@@ -202,37 +216,51 @@ class Engine:
             texts.append(StoredText("assistant", clean(reply), guard_reason=plan.turn.guard_reason))
         return texts
 
-    def _call_row(
-        self,
-        plan: PreparedTurn,
-        *,
-        usage: Usage,
-        usage_source: UsageSource,
-        status: str,
-        started: float,
-        response_model: str | None = None,
-        error: str | None = None,
-    ) -> Call:
+    # -- the write-ahead ledger -------------------------------------------------
+
+    def _open(self, plan: PreparedTurn, attempt: int) -> Call:
+        """The attempt's row, committed before the request is sent: status pending, prompt
+        tokens counted, and the worst case (prompt + max output) as its cost, reserved
+        against the bot's budget in the same locked transaction."""
         assert plan.request is not None
         assert plan.price is not None
-        return Call(
+        prompt = plan.tokenizer.count_messages(plan.request.messages)  # type: ignore[arg-type]
+        worst = Usage(prompt_tokens=prompt, completion_tokens=plan.request.max_output_tokens or WORST_CASE_OUTPUT)
+        call = Call(
             conversation_id=plan.conversation.id,
             bot=plan.profile.name,
             strategy=plan.conversation.strategy,
             provider=self.provider.name,
             model=plan.request.model,
-            response_model=response_model,
             profile_version=plan.profile.version,
-            prompt_tokens=usage.prompt_tokens,
-            cached_tokens=usage.cached_tokens,
-            completion_tokens=usage.completion_tokens,
-            cost_nanousd=to_nanos(plan.price.cost(usage)),
+            prompt_tokens=prompt,
+            cost_nanousd=to_nanos(plan.price.cost(worst)),
             price_version=plan.price.version,
-            latency_ms=round((time.perf_counter() - started) * 1000),
-            status=status,
-            usage_source=usage_source,
-            error=error,
+            status="pending",
+            usage_source="estimated",
+            attempt=attempt,
+            request_id=plan.request_id,
         )
+        reserve = None
+        if plan.profile.budget is not None:
+            profile = plan.profile
+
+            def reserve(session: Session) -> None:
+                budget.reserve(session, profile, call.cost_nanousd)
+
+        call.id = self.store.open_call(conversation=plan.conversation, is_new=plan.is_new, call=call, reserve=reserve)
+        plan.is_new = False  # the conversation is in the database from now on
+        return call
+
+    def _settle(self, plan: PreparedTurn, call: Call, *, usage: Usage, source: UsageSource, status: str) -> None:
+        assert plan.price is not None
+        call.prompt_tokens = usage.prompt_tokens
+        call.cached_tokens = usage.cached_tokens
+        call.completion_tokens = usage.completion_tokens
+        call.cost_nanousd = to_nanos(plan.price.cost(usage))
+        call.usage_source = source
+        call.status = status
+        call.latency_ms = round((time.perf_counter() - plan.started) * 1000)
 
     def _estimate(self, plan: PreparedTurn, partial: str) -> Usage:
         assert plan.request is not None
@@ -241,51 +269,64 @@ class Engine:
             completion_tokens=plan.tokenizer.count(partial),
         )
 
-    def _record_failure(self, plan: PreparedTurn, exc: ProviderError, started: float) -> int | None:
-        if isinstance(exc, StreamInterrupted):
-            # Tokens generated before the cut are billed; count what arrived.
-            call = self._call_row(
+    def _record_failure(self, plan: PreparedTurn, call: Call, exc: ProviderError) -> int | None:
+        if isinstance(exc, StreamInterrupted | ProviderTimeout):
+            # Billed all the same: the prompt was read, and what arrived before the cut was
+            # generated. Counted, and marked as an estimate.
+            self._settle(
                 plan,
-                usage=self._estimate(plan, exc.partial_text),
-                usage_source="estimated",
-                status="aborted",
-                started=started,
-                error=str(exc),
+                call,
+                usage=self._estimate(plan, getattr(exc, "partial_text", "")),
+                source="estimated",
+                status="aborted" if isinstance(exc, StreamInterrupted) else "error",
             )
-            texts = self._stored(plan, exc.partial_text or None)
+            partial = getattr(exc, "partial_text", "")
+            texts = self._stored(plan, partial or None) if isinstance(exc, StreamInterrupted) else []
             self._carry_over(plan)
-        else:
-            call = self._call_row(
-                plan, usage=Usage(), usage_source="none", status="error", started=started, error=str(exc)
-            )
+        else:  # refused with a status: nothing billed
+            self._settle(plan, call, usage=Usage(), source="none", status="error")
             texts = []
-        call_id = self.store.record(conversation=plan.conversation, is_new=plan.is_new, call=call, texts=texts)
+        call.error = str(exc)[:2000]
+        self.store.settle(call, conversation=plan.conversation, texts=texts)
         self._notify(call)
-        return call_id
+        return call.id
 
     def _record_success(
-        self, plan: PreparedTurn, completion: Completion, started: float, side_calls: Sequence[Call] = ()
+        self, plan: PreparedTurn, call: Call, completion: Completion, side_calls: Sequence[Call] = ()
     ) -> TurnResult:
         usage_source: UsageSource = "reported"
         usage = completion.usage
         if usage is None:  # a server that ignores stream_options.include_usage
             usage, usage_source = self._estimate(plan, completion.text), "estimated"
         reply = plan.hooks.finish(plan.turn, completion.text)
-        call = self._call_row(
-            plan, usage=usage, usage_source=usage_source, status="ok", started=started, response_model=completion.model
-        )
+        self._settle(plan, call, usage=usage, source=usage_source, status="ok")
+        call.response_model = completion.model
         self._carry_over(plan)
-        call_id = self.store.record(
-            conversation=plan.conversation,
-            is_new=plan.is_new,
-            call=call,
-            texts=self._stored(plan, reply),
-            extra_calls=side_calls,
-        )
+        self.store.settle(call, conversation=plan.conversation, texts=self._stored(plan, reply), extra_calls=side_calls)
         for side in side_calls:
             self._notify(side)
         self._notify(call)
-        return self._result(plan, reply, usage=usage, call=call, call_id=call_id)
+        return self._result(plan, reply, usage=usage, call=call, call_id=call.id)
+
+    def _drop_pending(self, call: Call) -> None:
+        """Refused before anything was sent (a full local queue): no attempt to keep."""
+        self.store.delete_call(call)
+
+    def _retry_wait(self, exc: ProviderError, attempt: int, deadline: float) -> float | None:
+        """How long to wait before the next attempt, or None to give up. Statuses that may
+        pass (429, 5xx, timeouts, dropped connections) are retried, inside the request
+        timeout as a whole; the server's Retry-After is honoured."""
+        if attempt > self.max_retries:
+            return None
+        if isinstance(exc, StreamInterrupted) and exc.partial_text:
+            return None  # text already went out: a retry would repeat it
+        status = exc.status
+        if status is not None and status not in (408, 409, 429) and status < 500:
+            return None
+        wait = exc.retry_after if exc.retry_after is not None else min(8.0, 0.25 * 2 ** (attempt - 1))
+        if time.perf_counter() + wait >= deadline:
+            return None
+        return wait
 
     @staticmethod
     def _carry_over(plan: PreparedTurn) -> None:
@@ -385,63 +426,98 @@ class Engine:
     async def turn(self, request: TurnRequest | PreparedTurn) -> TurnResult:
         plan = request if isinstance(request, PreparedTurn) else await self.prepare(request)
         if plan.guard is not None:
-            return await asyncio.to_thread(self._record_guard, plan)
+            return await _finish(asyncio.to_thread(self._record_guard, plan))
         assert plan.request is not None
-        started = time.perf_counter()
+        plan.started = time.perf_counter()
+        deadline = plan.started + self.request_timeout
         moderation = self._start_moderation(plan)
-        try:
-            completion = await self.provider.complete(plan.request)
-        except ProviderBusy:
-            self._drop(moderation)
-            raise  # refused before any model call: nothing to ledger
-        except ProviderError as exc:
-            self._drop(moderation)
-            exc.call_id = await asyncio.to_thread(self._record_failure, plan, exc, started)
-            raise
+        attempt = 0
+        while True:
+            attempt += 1
+            call = await asyncio.to_thread(self._open, plan, attempt)
+            try:
+                completion = await self.provider.complete(replace(plan.request, timeout=deadline - time.perf_counter()))
+                break
+            except ProviderBusy:
+                self._drop(moderation)
+                await _finish(asyncio.to_thread(self._drop_pending, call))
+                raise
+            except ProviderError as exc:
+                exc.call_id = await _finish(asyncio.to_thread(self._record_failure, plan, call, exc))
+                wait = self._retry_wait(exc, attempt, deadline)
+                if wait is None:
+                    self._drop(moderation)
+                    raise
+                await asyncio.sleep(wait)
+            except (asyncio.CancelledError, GeneratorExit):
+                # The client went away: the attempt is still billed. Settled here and now.
+                self._drop(moderation)
+                self._record_failure(plan, call, StreamInterrupted("the client disconnected before the reply"))
+                raise
         side = await self._side_calls(moderation)
-        return await asyncio.to_thread(self._record_success, plan, completion, started, side)
+        return await _finish(asyncio.to_thread(self._record_success, plan, call, completion, side))
 
     async def stream(self, request: TurnRequest | PreparedTurn) -> AsyncIterator[Delta | TurnResult]:
         """Deltas as they arrive, then one TurnResult. Closing the iterator early ledgers an aborted call."""
         plan = request if isinstance(request, PreparedTurn) else await self.prepare(request)
         if plan.guard is not None:
-            result = await asyncio.to_thread(self._record_guard, plan)
+            result = await _finish(asyncio.to_thread(self._record_guard, plan))
             yield Delta(result.reply)
             yield result
             return
         assert plan.request is not None
-        started = time.perf_counter()
-        parts: list[str] = []
-        completion: Completion | None = None
+        plan.started = time.perf_counter()
+        deadline = plan.started + self.request_timeout
         held = bool(getattr(plan.hooks, "holds_stream", False))
         moderation = self._start_moderation(plan)
-        try:
-            async with aclosing(self.provider.stream(plan.request)) as items:
-                async for item in items:
-                    if isinstance(item, Delta):
-                        parts.append(item.text)
-                        if not held:
-                            yield item
-                    else:
-                        completion = item
-        except ProviderBusy:
-            self._drop(moderation)
-            raise
-        except ProviderError as exc:
-            self._drop(moderation)
-            exc.call_id = await asyncio.to_thread(self._record_failure, plan, exc, started)
-            raise
-        except (GeneratorExit, asyncio.CancelledError):
-            self._drop(moderation)
-            # The client went away mid-stream. Record synchronously: the task may not get
-            # another chance to await.
-            gone = StreamInterrupted("the client disconnected mid-stream", partial_text="".join(parts))
-            self._record_failure(plan, gone, started)
-            raise
-        assert completion is not None
+        parts: list[str] = []
+        completion: Completion | None = None
+        attempt = 0
+        while completion is None:
+            attempt += 1
+            call = await asyncio.to_thread(self._open, plan, attempt)
+            try:
+                chat = replace(plan.request, timeout=deadline - time.perf_counter())
+                async with aclosing(self.provider.stream(chat)) as items:
+                    async for item in items:
+                        if isinstance(item, Delta):
+                            parts.append(item.text)
+                            if not held:
+                                yield item
+                        else:
+                            completion = item
+            except ProviderBusy:
+                self._drop(moderation)
+                await _finish(asyncio.to_thread(self._drop_pending, call))
+                raise
+            except ProviderError as exc:
+                exc.call_id = await _finish(asyncio.to_thread(self._record_failure, plan, call, exc))
+                wait = None if parts else self._retry_wait(exc, attempt, deadline)
+                if wait is None:
+                    self._drop(moderation)
+                    raise
+                await asyncio.sleep(wait)
+            except (GeneratorExit, asyncio.CancelledError):
+                # The client went away mid-stream. Record synchronously: the task may not get
+                # another chance to await.
+                self._drop(moderation)
+                gone = StreamInterrupted("the client disconnected mid-stream", partial_text="".join(parts))
+                self._record_failure(plan, call, gone)
+                raise
         side = await self._side_calls(moderation)
-        result = await asyncio.to_thread(self._record_success, plan, completion, started, side)
+        result = await _finish(asyncio.to_thread(self._record_success, plan, call, completion, side))
         streamed = "" if held else "".join(parts)
         if result.reply != streamed and result.reply.startswith(streamed):
             yield Delta(result.reply[len(streamed) :])
         yield result
+
+
+async def _finish[T](work: Awaitable[T]) -> T:
+    """Database work that must end even if the request is cancelled meanwhile (the client
+    left): shielded, so settling a billed call is never lost half-way."""
+    task = asyncio.ensure_future(work)
+    try:
+        return await asyncio.shield(task)
+    except asyncio.CancelledError:
+        await asyncio.wait([task])  # finish the write, then let the cancellation through
+        raise

@@ -49,12 +49,21 @@ class DatabaseUnavailable(DomainbotsError):
 
 
 class ProviderError(DomainbotsError):
-    """The model server failed the call (after the SDK's own retries)."""
+    """The model server failed the call (after the engine's retries)."""
 
-    def __init__(self, message: str, *, status: int | None = None, call_id: int | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        call_id: int | None = None,
+        retry_after: float | None = None,
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.call_id = call_id
+        # Seconds the server asked us to wait (its Retry-After), when it said.
+        self.retry_after = retry_after
 
 
 class ProviderTimeout(ProviderError):

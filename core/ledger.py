@@ -69,7 +69,12 @@ class Call(SQLModel, table=True):
     cost_nanousd: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, default=0))
     price_version: str | None = Field(default=None, max_length=200)
     latency_ms: int = 0
-    status: str = Field(max_length=12)  # ok | error | aborted
+    # pending: written before the call is sent (its cost is the worst case, reserved against
+    # the budget); then ok | error | aborted (cut mid-stream) | interrupted (the process died
+    # with it in flight: settled on the next start, cost estimated from its prompt).
+    status: str = Field(max_length=12)
+    attempt: int = 1  # 1 for the first try; a retry of the same turn is 2, 3, ...
+    request_id: str | None = Field(default=None, max_length=64)
     usage_source: str = Field(max_length=12)  # reported | estimated | none
     error: str | None = None
     created_at: datetime = Field(default_factory=utcnow, index=True)

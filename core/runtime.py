@@ -5,15 +5,19 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 
 from core.db import Database, open_database
 from core.engine import Engine
+from core.errors import ConfigError
 from core.hooks import available_bots
 from core.ledger import Call
-from core.pricing import PriceTable
+from core.pricing import PriceTable, to_nanos
 from core.profiles import Profiles, load_profiles
 from core.providers import Provider, make_provider
 from core.settings import Settings
+from core.store import Store
+from core.usage import Usage
 
 
 @dataclass
@@ -33,7 +37,29 @@ class Runtime:
         prices = PriceTable.load()
         profiles = load_profiles(settings.profiles_dir, prices, available_bots())
         database = open_database(settings.database_url)
-        return cls(settings=settings, prices=prices, profiles=profiles, database=database)
+        runtime = cls(settings=settings, prices=prices, profiles=profiles, database=database)
+        runtime.settle_interrupted()
+        return runtime
+
+    def settle_interrupted(self) -> int:
+        """Calls left pending by a process that died with them in flight (kill -9, a crash):
+        older than the request timeout, they will never be settled by their worker. Each is
+        settled as interrupted, its cost estimated from its prompt (it was sent, so billed)."""
+        cutoff = datetime.now(UTC) - timedelta(seconds=self.settings.request_timeout * 2)
+        store = Store(self.database)
+        settled = 0
+        for call in store.pending(older_than=cutoff):
+            try:
+                price = self.prices.price(call.model)
+                call.cost_nanousd = to_nanos(price.cost(Usage(prompt_tokens=call.prompt_tokens)))
+            except ConfigError:
+                pass  # a model priced by its profile only: keep the reserved worst case
+            call.status = "interrupted"
+            call.usage_source = "estimated"
+            call.error = "the process serving this call stopped before it ended; cost estimated from the prompt"
+            store.settle(call)
+            settled += 1
+        return settled
 
     @property
     def provider(self) -> Provider:
@@ -48,6 +74,8 @@ class Runtime:
             provider=self.provider,
             database=self.database,
             on_call=on_call,
+            max_retries=self.settings.max_retries,
+            request_timeout=self.settings.request_timeout,
         )
 
     async def aclose(self) -> None:

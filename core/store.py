@@ -6,10 +6,11 @@ a busy PostgreSQL never stalls the event loop.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from core.db import Database
 from core.ledger import Call, Conversation, Message, utcnow
@@ -24,6 +25,10 @@ class StoredText:
     role: str
     content: str | None
     guard_reason: str | None = None
+
+
+# Checks, inside the transaction that writes a pending call, that its reservation fits.
+Reserve = Callable[[Session], None]
 
 
 class Store:
@@ -85,6 +90,62 @@ class Store:
                 )
             session.commit()
             return call_id
+
+    def open_call(self, *, conversation: Conversation, is_new: bool, call: Call, reserve: Reserve | None = None) -> int:
+        """Write-ahead: the call's row, status pending, committed before the call is sent
+        (with its conversation when new). ``reserve`` checks the budget in the same
+        transaction, under a lock per bot, so a burst cannot reserve past it."""
+        with self.database.session() as session:
+            if reserve is not None:
+                self.database.lock(session, f"budget:{call.bot}")
+                reserve(session)
+            if is_new and session.get(Conversation, conversation.id) is None:
+                session.add(conversation)
+                session.flush()
+            session.add(call)
+            session.commit()
+            assert call.id is not None
+            return call.id
+
+    def settle(
+        self,
+        call: Call,
+        *,
+        conversation: Conversation | None = None,
+        texts: Sequence[StoredText] = (),
+        extra_calls: Sequence[Call] = (),
+    ) -> None:
+        """One transaction: the call's row as it ended, and what the turn stores with it."""
+        with self.database.session() as session:
+            session.merge(call)
+            for extra in extra_calls:
+                session.add(extra)
+            if conversation is not None:
+                conversation.updated_at = utcnow()
+                session.merge(conversation)
+            for text in texts:
+                session.add(
+                    Message(
+                        conversation_id=call.conversation_id or (conversation.id if conversation else ""),
+                        role=text.role,
+                        content=text.content,
+                        call_id=call.id if text.role == "assistant" else None,
+                        guard_reason=text.guard_reason,
+                    )
+                )
+            session.commit()
+
+    def delete_call(self, call: Call) -> None:
+        with self.database.session() as session:
+            row = session.get(Call, call.id)
+            if row is not None:
+                session.delete(row)
+                session.commit()
+
+    def pending(self, older_than: datetime) -> list[Call]:
+        with self.database.session() as session:
+            query = select(Call).where(Call.status == "pending", Call.created_at < older_than)
+            return list(session.exec(query))
 
     def calls(self, conversation_id: str) -> list[Call]:
         with self.database.session() as session:

@@ -124,7 +124,7 @@ def test_a_provider_failure_is_one_line_and_a_ledger_row(cli_env: dict, fake: Fa
     line = one_clear_line(run("chat", "medical", "--message", "hello", "--no-stream"))
     assert "answered 500" in line
     doc = json.loads(run("costs", "--format", "json").stdout)
-    assert doc["rows"][0]["errors"] == 1
+    assert doc["rows"][0]["errors"] == 3  # the first try and two retries, each a row
     assert doc["total_usd"] == "0.00"
 
 

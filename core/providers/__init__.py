@@ -24,7 +24,8 @@ def _openai(settings: Settings) -> Provider:
         api_key=settings.openai_api_key,
         base_url=settings.openai_base_url,
         timeout=settings.request_timeout,
-        max_retries=settings.max_retries,
+        # The engine retries, attempt by attempt, each with its ledger row (billed or not).
+        max_retries=0,
     )
 
 

@@ -23,6 +23,8 @@ class ChatRequest:
     messages: list[ChatMessage]
     temperature: float | None = None
     max_output_tokens: int | None = None
+    # Seconds this attempt may take: what is left of the request's timeout.
+    timeout: float | None = None
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -20,11 +21,31 @@ def read_usage(usage: CompletionUsage | None) -> Usage | None:
         return None
     details = usage.prompt_tokens_details
     cached = (details.cached_tokens or 0) if details is not None else 0
-    return Usage(
-        prompt_tokens=usage.prompt_tokens or 0,
-        cached_tokens=cached,
-        completion_tokens=usage.completion_tokens or 0,
-    )
+    prompt = max(0, usage.prompt_tokens or 0)
+    completion = max(0, usage.completion_tokens or 0)
+    if not 0 <= cached <= prompt:
+        # An upstream that reports more cached than prompt tokens (seen on some proxies):
+        # clamped, so the call is priced and ledgered instead of failing the turn.
+        log.warning("upstream usage inconsistent: cached %s > prompt %s; clamped", cached, prompt)
+        cached = min(max(0, cached), prompt)
+    return Usage(prompt_tokens=prompt, cached_tokens=cached, completion_tokens=completion)
+
+
+def _error(exc: openai.APIError) -> ProviderError:
+    """The SDK's error as ours, with the status and the server's Retry-After (seconds)."""
+    status = getattr(exc, "status_code", None)
+    retry_after = None
+    response = getattr(exc, "response", None)
+    if response is not None:
+        headers = response.headers
+        try:
+            if "retry-after-ms" in headers:
+                retry_after = float(headers["retry-after-ms"]) / 1000
+            elif "retry-after" in headers:
+                retry_after = float(headers["retry-after"])
+        except ValueError:
+            retry_after = None
+    return ProviderError(_describe(exc), status=status, retry_after=retry_after)
 
 
 def _describe(exc: openai.APIError) -> str:
@@ -32,6 +53,8 @@ def _describe(exc: openai.APIError) -> str:
         return f"model server answered {exc.status_code}: {exc.message}"
     return f"model server unreachable: {exc.message}"
 
+
+log = logging.getLogger("domainbots.provider")
 
 # OpenAI's current moderation model; the endpoint costs nothing.
 MODERATION_MODEL = "omni-moderation-latest"
@@ -65,6 +88,8 @@ class OpenAIProvider:
 
     def _params(self, request: ChatRequest) -> dict[str, Any]:
         params: dict[str, Any] = {"model": request.model, "messages": request.messages}
+        if request.timeout is not None:
+            params["timeout"] = max(0.05, request.timeout)
         if request.temperature is not None:
             params["temperature"] = request.temperature
         if request.max_output_tokens is not None:
@@ -77,7 +102,7 @@ class OpenAIProvider:
         except openai.APITimeoutError as exc:
             raise ProviderTimeout(f"model server timed out: {exc.message}") from exc
         except openai.APIError as exc:
-            raise ProviderError(_describe(exc), status=getattr(exc, "status_code", None)) from exc
+            raise _error(exc) from exc
         choice = response.choices[0] if response.choices else None
         return Completion(
             text=(choice.message.content or "") if choice else "",
@@ -99,7 +124,7 @@ class OpenAIProvider:
         except openai.APITimeoutError as exc:
             raise ProviderTimeout(f"model server timed out: {exc.message}") from exc
         except openai.APIError as exc:
-            raise ProviderError(_describe(exc), status=getattr(exc, "status_code", None)) from exc
+            raise _error(exc) from exc
         try:
             async for chunk in stream:
                 model = chunk.model or model
@@ -128,7 +153,7 @@ class OpenAIProvider:
         except openai.APITimeoutError as exc:
             raise ProviderTimeout(f"moderation timed out: {exc.message}") from exc
         except openai.APIError as exc:
-            raise ProviderError(_describe(exc), status=getattr(exc, "status_code", None)) from exc
+            raise _error(exc) from exc
         flagged = {
             name
             for result in response.results

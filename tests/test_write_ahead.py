@@ -1,0 +1,143 @@
+"""The write-ahead ledger: every upstream attempt has a row before it is sent, settled after;
+budgets reserved before the call; text no database can hold refused at the door."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlmodel import select
+
+from core.engine import TurnRequest
+from core.errors import BudgetExceeded, InvalidInput, ProviderError
+from core.ledger import Call, Conversation
+from core.runtime import Runtime
+from core.settings import Settings
+from tests.apiserver import ApiServer
+from tests.conftest import HELPDESK, write_profile
+from tests.fakeopenai import FakeOpenAI, Reply
+
+pytestmark = pytest.mark.anyio
+
+
+def calls(runtime: Runtime) -> list[Call]:
+    with runtime.database.session() as session:
+        return list(session.exec(select(Call).order_by(Call.id)))
+
+
+async def test_the_row_exists_before_the_call_is_answered(runtime: Runtime, fake: FakeOpenAI) -> None:
+    fake.script(Reply(delay=0.5))
+    task = asyncio.create_task(runtime.engine().turn(TurnRequest(bot="helpdesk", message="hello")))
+    await asyncio.sleep(0.3)
+    [pending] = calls(runtime)  # while the upstream still thinks
+    assert (pending.status, pending.usage_source) == ("pending", "estimated")
+    assert pending.prompt_tokens > 0
+    assert pending.cost_nanousd > 0  # the worst case, reserved
+    result = await task
+    [settled] = calls(runtime)
+    assert settled.id == pending.id == result.call_id
+    assert settled.status == "ok"
+    assert settled.cost_nanousd < pending.cost_nanousd
+
+
+async def test_a_process_that_died_mid_call_leaves_a_row_settled_on_the_next_start(
+    settings: Settings, fake: FakeOpenAI, load_runtime
+) -> None:
+    runtime = load_runtime(settings)
+    old = datetime.now(UTC) - timedelta(minutes=5)
+    with runtime.database.session() as session:  # what kill -9 leaves behind
+        session.add(Conversation(id="c" * 32, bot="helpdesk", strategy="prompt"))
+        session.flush()
+        session.add(
+            Call(conversation_id="c" * 32, bot="helpdesk", strategy="prompt", provider="openai",
+                 model="gpt-4o-mini", profile_version="x", prompt_tokens=1000, cost_nanousd=10**9,
+                 status="pending", usage_source="estimated", created_at=old)
+        )  # fmt: skip
+        session.commit()
+    restarted = load_runtime(settings)
+    [row] = calls(restarted)
+    assert (row.status, row.usage_source) == ("interrupted", "estimated")
+    assert row.cost_nanousd == 150_000  # 1,000 prompt tokens at $0.15 per million: the prompt was sent
+    assert "stopped before it ended" in (row.error or "")
+
+
+async def test_a_burst_cannot_spend_past_the_budget(
+    fake: FakeOpenAI, database_url: str, tmp_path: Path, load_runtime
+) -> None:
+    profiles = tmp_path / "burst-profiles"
+    # a call reserves prompt + 100 output tokens (about $0.000065): a budget worth four of them
+    write_profile(profiles, HELPDESK + "budget: {monthly_usd: 0.00026}\n")
+    settings = Settings(
+        database_url=database_url, profiles_dir=profiles, provider="openai", openai_api_key="k",
+        openai_base_url=fake.base_url, request_timeout=5.0, max_retries=0,
+    )  # fmt: skip
+    fake.default = Reply(text=" ".join(["word"] * 95))  # each reply uses nearly its whole reservation
+    engine = load_runtime(settings).engine()
+    results = await asyncio.gather(
+        *(engine.turn(TurnRequest(bot="helpdesk", message=f"q{i}")) for i in range(64)), return_exceptions=True
+    )
+    fake.default = Reply()
+    served = [r for r in results if not isinstance(r, BaseException)]
+    refused = [r for r in results if isinstance(r, BudgetExceeded)]
+    assert len(served) + len(refused) == 64
+    spent = sum((r.cost_usd for r in served), Decimal(0))
+    assert 3 <= len(served) <= 5
+    assert spent <= Decimal("0.00026") * Decimal("1.5")
+
+
+async def test_inconsistent_usage_from_upstream_is_clamped_not_a_failure(runtime: Runtime, fake: FakeOpenAI) -> None:
+    fake.script(Reply(cached_tokens=10_000))  # more cached than prompt tokens
+    result = await runtime.engine().turn(TurnRequest(bot="helpdesk", message="hello"))
+    [row] = calls(runtime)
+    assert row.status == "ok"
+    assert row.cached_tokens == row.prompt_tokens == result.usage.prompt_tokens
+
+
+async def test_a_nul_byte_is_refused_before_any_call(runtime: Runtime, fake: FakeOpenAI) -> None:
+    with pytest.raises(InvalidInput, match="NUL"):
+        await runtime.engine().turn(TurnRequest(bot="helpdesk", message="hi\x00there"))
+    assert fake.chat_requests() == []
+    assert calls(runtime) == []
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("POST", "/v1/bots/helpdesk/chat", '{"message": "hi\\u0000there"}'),
+        (
+            "POST",
+            "/v1/chat/completions",
+            '{"model": "helpdesk", "messages": [{"role": "user", "content": "a\\u0000"}]}',
+        ),
+        ("POST", "/v1/bots/helpdesk/chat", '{"message": "hi \\ud800 there"}'),
+        ("GET", "/v1/costs?bot=help%00desk", None),
+    ],
+)
+def test_text_no_database_can_hold_is_a_422(
+    api: ApiServer, fake: FakeOpenAI, method: str, path: str, body: str | None
+) -> None:
+    headers = {**api.headers(api.admin_key), "Content-Type": "application/json"}
+    r = httpx.request(method, f"{api.base_url}{path}", content=body, headers=headers)
+    assert r.status_code == 422
+    assert "cannot be stored" in r.json()["detail"]
+    assert fake.chat_requests() == []
+
+
+def test_an_upstream_429_is_a_429_with_retry_after(api: ApiServer, fake: FakeOpenAI) -> None:
+    fake.script(*[Reply(status=429, retry_after_ms=2000)] * 3)
+    r = httpx.post(f"{api.v1}/bots/helpdesk/chat", json={"message": "hi"}, headers=api.headers())
+    assert r.status_code == 429
+    assert r.headers["retry-after"] == "2"
+
+
+async def test_a_persistent_failure_raises_with_the_last_attempt(runtime: Runtime, fake: FakeOpenAI) -> None:
+    fake.script(*[Reply(status=503)] * 3)
+    with pytest.raises(ProviderError) as info:
+        await runtime.engine().turn(TurnRequest(bot="helpdesk", message="hi"))
+    rows = calls(runtime)
+    assert [r.attempt for r in rows] == [1, 2, 3]
+    assert info.value.call_id == rows[-1].id
