@@ -125,9 +125,10 @@ class Catalog:
                 tokens = tuple(self.tokens(name))
                 if not tokens:
                     continue
-                for table, k in ((self._names, tokens), (self._compact, "".join(tokens))):
-                    if product not in table.setdefault(k, []):  # type: ignore[attr-defined]
-                        table[k].append(product)  # type: ignore[index]
+                if product not in self._names.setdefault(tokens, []):
+                    self._names[tokens].append(product)
+                if product not in self._compact.setdefault("".join(tokens), []):
+                    self._compact["".join(tokens)].append(product)
         self._longest = max(len(k) for k in self._names)
         self._name_words = {t for k in self._names for t in k}
         vocabulary = sorted({t for k in self._names for t in k if not t.isdigit() and len(t) >= 3})

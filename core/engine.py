@@ -11,7 +11,7 @@ import asyncio
 import json
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass, replace
 from decimal import Decimal
@@ -457,7 +457,7 @@ class Engine:
         side = await self._side_calls(moderation)
         return await _finish(asyncio.to_thread(self._record_success, plan, call, completion, side))
 
-    async def stream(self, request: TurnRequest | PreparedTurn) -> AsyncIterator[Delta | TurnResult]:
+    async def stream(self, request: TurnRequest | PreparedTurn) -> AsyncGenerator[Delta | TurnResult, None]:
         """Deltas as they arrive, then one TurnResult. Closing the iterator early ledgers an aborted call."""
         plan = request if isinstance(request, PreparedTurn) else await self.prepare(request)
         if plan.guard is not None:

@@ -66,14 +66,20 @@ _RULES: list[tuple[str, re.Pattern[str], Callable[[str], bool] | None]] = [
 KINDS = frozenset(kind for kind, _, _ in _RULES)
 
 
+def _keep_unless(check: Callable[[str], bool], label: str) -> Callable[[re.Match[str]], str]:
+    """A match the check accepts becomes the label; others stay as they were."""
+
+    def replace(match: re.Match[str]) -> str:
+        return label if check(match.group()) else match.group()
+
+    return replace
+
+
 def redact(text: str, kinds: Iterable[str]) -> str:
     wanted = set(kinds)
     for kind, pattern, check in _RULES:
         if kind not in wanted:
             continue
         label = f"[{kind}]"
-        if check is None:
-            text = pattern.sub(label, text)
-        else:
-            text = pattern.sub(lambda m, c=check, lab=label: lab if c(m.group()) else m.group(), text)
+        text = pattern.sub(label if check is None else _keep_unless(check, label), text)
     return text

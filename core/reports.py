@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from sqlalchemy import case, func
 from sqlalchemy.sql import ColumnElement
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from core.ledger import Call, Conversation, Feedback, FineTuneJob
 from core.money import derived, usd_digits
@@ -57,7 +57,7 @@ def _group_key(session: Session, group_by: GroupBy) -> ColumnElement[str]:
     if group_by == "day":
         dialect = session.get_bind().dialect.name
         stamp = Call.created_at if dialect == "sqlite" else func.timezone("UTC", Call.created_at)
-        return func.date(stamp)  # type: ignore[return-value]
+        return func.date(stamp)
     column = {
         "bot": Call.bot,
         "strategy": Call.strategy,
@@ -71,7 +71,8 @@ def _totals() -> list[ColumnElement[int]]:
     """calls, errors (status not ok), prompt, cached and completion tokens, nano-dollars."""
     return [
         func.count(),
-        func.coalesce(func.sum(case((Call.status == "ok", 0), else_=1)), 0),
+        # a pending call is in flight, not an error (its reserved cost counts until it settles)
+        func.coalesce(func.sum(case((col(Call.status).in_(("ok", "pending")), 0), else_=1)), 0),
         func.coalesce(func.sum(Call.prompt_tokens), 0),
         func.coalesce(func.sum(Call.cached_tokens), 0),
         func.coalesce(func.sum(Call.completion_tokens), 0),
@@ -104,9 +105,10 @@ def costs(session: Session, group_by: GroupBy = "bot", where: CostFilter | None 
     if where.until:
         query = query.where(Call.created_at < _start_of(where.until + timedelta(days=1)))
     query = query.group_by(key).order_by(key)
+    result: Any = session.exec(query)
     rows = [
         CostRow(key=str(k) if k is not None else "-", **_read_totals(*totals))
-        for k, *totals in session.exec(query)  # type: ignore[call-overload]
+        for k, *totals in result
     ]
     return CostReport(group_by=group_by, rows=rows, total_usd=sum((r.cost_usd for r in rows), Decimal(0)))
 
@@ -217,7 +219,7 @@ def compare(session: Session, bot: str, since: date | None = None) -> list[Strat
         select(
             Call.strategy.label("strategy"),  # type: ignore[attr-defined]
             Call.latency_ms.label("latency"),  # type: ignore[attr-defined]
-            func.row_number().over(partition_by=Call.strategy, order_by=Call.latency_ms).label("rank"),
+            func.row_number().over(partition_by=Call.strategy, order_by=col(Call.latency_ms)).label("rank"),
             func.count().over(partition_by=Call.strategy).label("n"),
         )
         .where(*scope, Call.status == "ok")
@@ -242,8 +244,8 @@ def compare(session: Session, bot: str, since: date | None = None) -> list[Strat
         for strategy, up, down in session.exec(
             select(
                 Conversation.strategy,
-                func.coalesce(func.sum(case((Feedback.rating > 0, 1), else_=0)), 0),
-                func.coalesce(func.sum(case((Feedback.rating < 0, 1), else_=0)), 0),
+                func.coalesce(func.sum(case((col(Feedback.rating) > 0, 1), else_=0)), 0),
+                func.coalesce(func.sum(case((col(Feedback.rating) < 0, 1), else_=0)), 0),
             )
             .join(Conversation, Conversation.id == Feedback.conversation_id)  # type: ignore[arg-type]
             .where(*feedback_scope)
@@ -252,6 +254,7 @@ def compare(session: Session, bot: str, since: date | None = None) -> list[Strat
     }
     training = training_cost(session, bot)
     stats = []
+    sums: list[int]
     for strategy, conversations, *sums in totals:
         p50, p95 = latencies.get(strategy, (None, None))
         up, down = votes.get(strategy, (0, 0))

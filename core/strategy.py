@@ -30,7 +30,7 @@ def _bucket(conversation_id: str) -> float:
 
 def models(state: StrategyState, profile: Profile) -> dict[str, str | None]:
     """The model each strategy serves with now (a registered fine-tune wins over the profile)."""
-    served = {name: config.model for name, config in profile.strategies.items()}
+    served: dict[str, str | None] = {name: config.model for name, config in profile.strategies.items()}
     if state.finetuned_model and "finetuned" in served:
         served["finetuned"] = state.finetuned_model
     return served
@@ -101,7 +101,7 @@ def register(session: Session, profile: Profile, model: str | None, actor: str) 
     state = session.get(StrategyState, profile.name) or StrategyState(
         bot=profile.name, strategy=profile.default_strategy
     )
-    configured = profile.strategies.get("finetuned")  # type: ignore[call-overload]
+    configured = profile.strategies.get("finetuned")
     previous = state.finetuned_model or (configured.model if configured else None)
     if model is None and state.strategy == "finetuned" and not (configured and configured.model):
         raise InvalidInput(

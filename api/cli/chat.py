@@ -39,15 +39,15 @@ async def _one_turn(engine: Engine, request: TurnRequest, stream: bool, as_json:
         if not as_json:
             click.echo(result.reply)
         return result
-    result: TurnResult | None = None
+    final: TurnResult | None = None
     async for item in engine.stream(request):
         if isinstance(item, Delta):
             click.echo(item.text, nl=False)
         else:
-            result = item
+            final = item
     click.echo()
-    assert result is not None
-    return result
+    assert final is not None
+    return final
 
 
 async def _run(

@@ -6,6 +6,7 @@ import getpass
 import json
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -75,8 +76,8 @@ def estimate(file: Path, model: str, epochs: int | None, as_of: datetime | None,
     )
 
 
-def _job_doc(job: FineTuneJob, events: list[str] | None = None) -> dict:
-    doc = {
+def _job_doc(job: FineTuneJob, events: list[str] | None = None) -> dict[str, Any]:
+    doc: dict[str, Any] = {
         "id": job.id,
         "bot": job.bot,
         "base_model": job.base_model,

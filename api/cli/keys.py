@@ -43,7 +43,7 @@ def list_keys(as_json: bool) -> None:
     if as_json:
         emit_json({"keys": docs})
         return
-    rows = [[d["id"], d["name"], d["scope"], d["created_at"][:19], (d["revoked_at"] or "")[:19]] for d in docs]
+    rows = [[d["id"], d["name"], d["scope"], str(d["created_at"])[:19], str(d["revoked_at"] or "")[:19]] for d in docs]
     click.echo(table(["id", "name", "scope", "created (UTC)", "revoked (UTC)"], rows))
 
 

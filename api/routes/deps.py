@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 
@@ -21,4 +21,4 @@ def engine(request: Request) -> Engine:
 RuntimeDep = Annotated[Runtime, Depends(runtime)]
 EngineDep = Annotated[Engine, Depends(engine)]
 
-PROBLEM = {"content": {"application/problem+json": {}}}
+PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}

@@ -72,7 +72,7 @@ def _turn_request(body: CompletionBody, conversation_id: str | None, owner: str 
         raise InvalidInput("the last message must be the user's, with text content")
     system = "\n\n".join(m.text() for m in body.messages if m.role in ("system", "developer") and m.text().strip())
     history: list[ChatMessage] = [
-        {"role": m.role, "content": m.text()}  # type: ignore[typeddict-item]
+        {"role": m.role, "content": m.text()}
         for m in body.messages[:-1]
         if m.role in ("user", "assistant") and m.text().strip()
     ]

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import openai
 from sqlmodel import col, select
@@ -115,7 +116,7 @@ class FineTuning:
                 "uploading the evaluation set",
                 lambda: client.files.create(file=(evaluation.name, validation), purpose="fine-tune"),
             ).id
-        extra = {"hyperparameters": {"n_epochs": epochs}} if epochs else {}
+        extra: dict[str, Any] = {"hyperparameters": {"n_epochs": epochs}} if epochs else {}
         remote = _provider_call(
             "creating the fine-tuning job",
             lambda: client.fine_tuning.jobs.create(

@@ -8,7 +8,7 @@ the provider's own retries, so the engine can ledger them and move on.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -62,7 +62,7 @@ class Provider(Protocol):
 
     async def complete(self, request: ChatRequest) -> Completion: ...
 
-    def stream(self, request: ChatRequest) -> AsyncIterator[Delta | Completion]:
+    def stream(self, request: ChatRequest) -> AsyncGenerator[Delta | Completion, None]:
         """Text deltas, then exactly one Completion."""
         ...
 

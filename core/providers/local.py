@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from decimal import Decimal
@@ -92,7 +92,7 @@ class _Gate:
         self._seconds_per_turn = 2.0  # moving average, for Retry-After
 
     @asynccontextmanager
-    async def slot(self) -> Iterator[None]:  # type: ignore[misc]
+    async def slot(self) -> AsyncIterator[None]:
         if self._lock.locked() and self._waiting >= self.max_waiting:
             retry = max(1, round((self._waiting + 1) * self._seconds_per_turn))
             raise ProviderBusy(
@@ -192,7 +192,7 @@ class LocalProvider:
             finish_reason=choice.get("finish_reason"),
         )
 
-    async def stream(self, request: ChatRequest) -> AsyncIterator[Delta | Completion]:
+    async def stream(self, request: ChatRequest) -> AsyncGenerator[Delta | Completion, None]:
         prompt = transcript(request.messages)
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import Any
 
 import openai
@@ -111,7 +111,7 @@ class OpenAIProvider:
             finish_reason=choice.finish_reason if choice else None,
         )
 
-    async def stream(self, request: ChatRequest) -> AsyncIterator[Delta | Completion]:
+    async def stream(self, request: ChatRequest) -> AsyncGenerator[Delta | Completion, None]:
         params = self._params(request)
         if self._stream_usage:
             params["stream_options"] = {"include_usage": True}
