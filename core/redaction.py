@@ -56,9 +56,10 @@ _RULES: list[tuple[str, re.Pattern[str], Callable[[str], bool] | None]] = [
     (
         "phone",
         re.compile(
-            r"(?:\+|" + _ZERO + _ZERO + r")\d{1,3}[\s.\-]?(?:\(?\d{1,4}\)?[\s.\-]?){2,5}\d{2,4}"  # international
-            r"|(?<!\d)" + _ZERO + r"\d{2,3}[\s.\-]?\d{3,4}[\s.\-]?\d{3,4}(?!\d)"  # national, e.g. 0912 345 6789
-            r"|\(\d{3}\)\s?\d{3}[\s.\-]\d{4}|(?<!\d)\d{3}[.\-]\d{3}[.\-]\d{4}(?!\d)"  # North American
+            # never inside a code: an order number (#A-123-456-7890, ORD-0912345678) is no phone
+            r"(?<![\w#-])(?:\+|" + _ZERO + _ZERO + r")\d{1,3}[\s.\-]?(?:\(?\d{1,4}\)?[\s.\-]?){2,5}\d{2,4}"
+            r"|(?<![\w#-])" + _ZERO + r"\d{2,3}[\s.\-]?\d{3,4}[\s.\-]?\d{3,4}(?![\w-])"  # national: 0912 345 6789
+            r"|\(\d{3}\)\s?\d{3}[\s.\-]\d{4}|(?<![\w#-])\d{3}[.\-]\d{3}[.\-]\d{4}(?![\w-])"  # North American
         ),
         None,
     ),

@@ -363,3 +363,22 @@ def test_metrics_count_requests_tokens_and_cost(api: ApiServer, fake: FakeOpenAI
     assert 'domainbots_tokens_total{bot="helpdesk",kind="prompt",strategy="prompt"}' in text
     assert 'domainbots_cost_usd_total{bot="helpdesk",strategy="prompt"}' in text
     assert "domainbots_http_request_duration_seconds_bucket" in text
+
+
+def test_feedback_comments_are_redacted_like_messages(fake: FakeOpenAI, settings, profiles_dir: Path) -> None:
+    from core.ledger import Feedback
+    from tests.apiserver import start
+
+    write_profile(profiles_dir, HELPDESK + "privacy: {store_content: true, redact: [email]}\n")
+    server = start(settings)
+    try:
+        chat = httpx.post(f"{server.v1}/bots/helpdesk/chat", json={"message": "hi"}, headers=server.headers())
+        cid = chat.json()["conversation_id"]
+        comment = {"rating": 1, "comment": "great, mail me at jo@example.com"}
+        r = httpx.post(f"{server.v1}/conversations/{cid}/feedback", json=comment, headers=server.headers())
+        assert r.status_code == 201
+        with server.runtime.database.session() as session:
+            stored = session.exec(select(Feedback)).one()
+        assert stored.comment == "great, mail me at [email]"
+    finally:
+        server.stop()

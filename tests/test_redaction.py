@@ -72,3 +72,10 @@ def test_unknown_kinds_are_a_profile_error(tmp_path) -> None:
     write_profile(tmp_path / "p", HELPDESK + "privacy: {redact: [emails]}\n", "helpdesk.yaml")
     with pytest.raises(ProfileError, match=r"privacy\.redact: value error, unknown kinds \['emails'\]"):
         load_profiles(tmp_path / "p", PriceTable.load(), available_bots())
+
+
+def test_order_numbers_are_not_taken_for_phone_numbers() -> None:
+    kinds = ["phone"]
+    assert redact("order #A-123-456-7890 is late", kinds) == "order #A-123-456-7890 is late"
+    assert redact("ORD-0912345678 please", kinds) == "ORD-0912345678 please"
+    assert redact("call me on 0912 345 6789", kinds) == "call me on [phone]"

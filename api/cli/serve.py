@@ -17,7 +17,13 @@ from core.runtime import Runtime
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
 @click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True, help="Worker processes.")
-def serve(host: str, port: int, workers: int) -> None:
+@click.option(
+    "--access-log/--no-access-log",
+    default=False,
+    show_default=True,
+    help="Log a line per request (off by default: it costs time on every turn; /metrics counts requests).",
+)
+def serve(host: str, port: int, workers: int, access_log: bool) -> None:
     """Serve the bots over HTTP (OpenAPI docs at /docs)."""
     # Everything that can be wrong is found here, before a worker starts: profiles,
     # the database and its schema, the provider's configuration.
@@ -36,7 +42,15 @@ def serve(host: str, port: int, workers: int) -> None:
         click.echo("  keys: `domainbots keys create --name NAME --scope chat|admin` makes one", err=True)
     if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="domainbots-metrics-")
-    uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers, log_level="info")
+    uvicorn.run(
+        "api.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="info",
+        access_log=access_log,
+    )
 
 
 COMMANDS = [serve]

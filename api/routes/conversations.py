@@ -15,6 +15,7 @@ from core.errors import NotFound
 from core.ledger import ApiKey, Call, Conversation, Feedback, Message
 from core.money import usd_digits
 from core.pricing import from_nanos
+from core.redaction import redact
 from core.runtime import Runtime
 
 router = APIRouter(tags=["conversations"])
@@ -128,8 +129,12 @@ def give_feedback(
 ) -> FeedbackOut:
     """Rate a conversation (1 or -1); the comparison of strategies counts it."""
     conversation = _visible(runtime, conversation_id, key)
+    comment = body.comment
+    if comment is not None and conversation.bot in runtime.profiles.names:
+        privacy = runtime.profiles.get(conversation.bot).privacy  # a comment is kept like a message
+        comment = redact(comment, privacy.redact) if privacy.store_content else None
     with runtime.database.session() as session:
-        feedback = Feedback(conversation_id=conversation.id, rating=body.rating, comment=body.comment)
+        feedback = Feedback(conversation_id=conversation.id, rating=body.rating, comment=comment)
         session.add(feedback)
         session.commit()
         return FeedbackOut(id=feedback.id or 0, conversation_id=conversation.id, rating=feedback.rating)
