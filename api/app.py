@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from api import metrics, problems
 from api.hygiene import TextHygieneMiddleware
 from api.limits import MAX_BODY_BYTES, BodyLimitMiddleware
+from api.request_ids import RequestIdMiddleware
 from api.routes import bots, chat, conversations, costs, finetune, health, openai_compat
 from core.hooks import load_hooks
 from core.runtime import Runtime
@@ -43,6 +44,7 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
     for module in (chat, openai_compat, bots, conversations, costs, finetune, health):
         app.include_router(module.router)
     app.add_middleware(TextHygieneMiddleware)
+    app.add_middleware(RequestIdMiddleware)
     app.add_middleware(BodyLimitMiddleware, limit=MAX_BODY_BYTES)
     app.add_middleware(metrics.MetricsMiddleware)
     return app

@@ -15,6 +15,8 @@ from urllib.parse import unquote
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.problems import speaks_openai
+
 _NUL = re.compile(rb"\\u0000")
 # a high surrogate not followed by a low one, or a low one with no high one before it
 _LONE_SURROGATE = re.compile(
@@ -45,7 +47,7 @@ class TextHygieneMiddleware:
         if b"%00" in query or b"%00" in path or "\x00" in unquote(scope.get("path", "")):
             where = "the URL (path or query)", "a NUL character (U+0000)"
         if where is not None:
-            await _refuse(send, *where)
+            await _refuse(send, *where, openai=speaks_openai(scope.get("path", "")))
             return
         if scope.get("method") not in ("POST", "PUT", "PATCH"):
             await self.app(scope, receive, send)
@@ -62,7 +64,7 @@ class TextHygieneMiddleware:
         body = b"".join(chunks)
         found = problem_in(body)
         if found is not None:
-            await _refuse(send, "the request body", found)
+            await _refuse(send, "the request body", found, openai=speaks_openai(scope.get("path", "")))
             return
         await self.app(scope, _replay([body], None, receive), send)
 
@@ -80,17 +82,21 @@ def _replay(bodies: list[bytes], first: Message | None, receive: Receive) -> Rec
     return replay
 
 
-async def _refuse(send: Send, where: str, what: str) -> None:
+async def _refuse(send: Send, where: str, what: str, openai: bool = False) -> None:
     detail = f"{where} contains {what}, which cannot be stored; remove it and send the request again"
+    if openai:  # OpenAI's protocol: a 400 with its error object
+        await _send(send, 400, json.dumps(
+            {"error": {"message": detail, "type": "invalid_request_error", "param": None, "code": "invalid_text"}}
+        ).encode(), b"application/json")  # fmt: skip
+        return
     body = json.dumps(
         {"type": "about:blank", "title": "Unprocessable Content", "status": 422, "detail": detail,
          "error": {"message": detail, "type": "invalid_request_error", "code": "invalid_text"}}
     ).encode()  # fmt: skip
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 422,
-            "headers": [(b"content-type", b"application/problem+json"), (b"content-length", str(len(body)).encode())],
-        }
-    )
+    await _send(send, 422, body, b"application/problem+json")
+
+
+async def _send(send: Send, status: int, body: bytes, media_type: bytes) -> None:
+    headers = [(b"content-type", media_type), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})

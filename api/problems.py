@@ -28,6 +28,7 @@ from core.errors import (
     ProviderTimeout,
     StrategyUnavailable,
     UnknownBot,
+    UnsupportedParameter,
 )
 
 log = logging.getLogger("domainbots.api")
@@ -58,6 +59,55 @@ class ApiProblem(Exception):
         self.detail = detail
         self.headers = headers
         self.extra = extra
+
+
+# Routes that speak OpenAI's protocol answer errors as OpenAI does, so the official SDK
+# raises its own classes (400 BadRequestError, 404 NotFoundError with model_not_found, ...).
+OPENAI_PATHS = ("/v1/chat/completions", "/v1/models")
+_OPENAI_TYPES = {
+    400: "invalid_request_error",
+    401: "invalid_request_error",
+    402: "insufficient_quota",
+    403: "permission_error",
+    404: "invalid_request_error",
+    409: "invalid_request_error",
+    413: "invalid_request_error",
+    429: "rate_limit_error",
+}
+
+
+def speaks_openai(path: str) -> bool:
+    return any(path == p or path.startswith(p + "/") for p in OPENAI_PATHS)
+
+
+def openai_error(
+    status: int,
+    message: str,
+    *,
+    code: str | None = None,
+    param: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    if status == 422:
+        status = 400  # OpenAI reports every invalid request as a 400
+    kind = _OPENAI_TYPES.get(status, "server_error" if status >= 500 else "invalid_request_error")
+    body = {"error": {"message": message, "type": kind, "param": param, "code": code}}
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def _openai_code(exc: Exception, status: int) -> tuple[str | None, str | None]:
+    """OpenAI's (code, param) for an error."""
+    if isinstance(exc, UnknownBot):
+        return "model_not_found", "model"
+    if isinstance(exc, UnsupportedParameter):
+        return "unsupported_parameter", exc.param
+    if status == 401:
+        return "invalid_api_key", None
+    if status == 429:
+        return "rate_limit_exceeded", None
+    if isinstance(exc, BudgetExceeded):
+        return "budget_exceeded", None
+    return None, None
 
 
 def problem(
@@ -112,16 +162,24 @@ def install(app: FastAPI) -> None:
         status = status_of(exc)
         if status >= 500:
             log.warning("%s %s: %s", request.method, request.url.path, exc)
+        if speaks_openai(request.url.path):
+            code, param = _openai_code(exc, status)
+            return openai_error(status, str(exc), code=code, param=param, headers=retry_headers(exc))
         return problem(status, str(exc), request, retry_headers(exc), **_extra(exc))
 
     @app.exception_handler(ApiProblem)
     async def _api(request: Request, exc: ApiProblem) -> JSONResponse:
+        if speaks_openai(request.url.path):
+            code, param = _openai_code(exc, exc.status)
+            return openai_error(exc.status, exc.detail, code=code, param=param, headers=exc.headers)
         return problem(exc.status, exc.detail, request, exc.headers, **exc.extra)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = [{"field": _field(tuple(e["loc"])), "message": e["msg"]} for e in exc.errors()]
         detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors) or "the request is not valid"
+        if speaks_openai(request.url.path):
+            return openai_error(400, detail, code="invalid_value", param=errors[0]["field"] if errors else None)
         return problem(422, detail, request, errors=errors)
 
     @app.exception_handler(StarletteHTTPException)

@@ -8,6 +8,7 @@ Every provider call leaves a ledger row, including failed ones and cut streams.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import time
 import uuid
@@ -15,6 +16,7 @@ from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass, replace
 from decimal import Decimal
+from typing import Any
 
 from sqlmodel import Session
 
@@ -52,6 +54,13 @@ class TurnRequest:
     # after the bot's instructions and never replaces them.
     history: tuple[ChatMessage, ...] = ()
     client_system: str | None = None
+    # The client resends its transcript each time (OpenAI's protocol): a conversation whose
+    # transcript matches ``history`` is continued, and each turn's transcript is remembered.
+    transcript: bool = False
+    # Client sampling settings (OpenAI's), within what the profile allows.
+    max_output_tokens: int | None = None
+    sampling: tuple[tuple[str, Any], ...] = ()
+    request_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -84,6 +93,8 @@ class PreparedTurn:
     tokenizer: Tokenizer
     request_id: str | None = None
     started: float = 0.0  # perf_counter when the first attempt began
+    # The client's transcript before this turn, when it sends one (see TurnRequest.transcript).
+    transcript: tuple[ChatMessage, ...] | None = None
 
 
 class Engine:
@@ -123,6 +134,10 @@ class Engine:
             )
 
     def _conversation(self, request: TurnRequest, profile: Profile, state: StrategyState) -> tuple[Conversation, bool]:
+        if not request.conversation_id and request.transcript and request.history:
+            found = self.store.by_transcript(request.owner, profile.name, transcript_hash(request.history))
+            if found is not None:
+                return found, False
         if request.conversation_id:
             found = self.store.conversation(request.conversation_id)
             # Someone else's conversation is reported as missing, not as forbidden.
@@ -158,7 +173,7 @@ class Engine:
         conversation, is_new = self._conversation(request, profile, state)
         config = strategies.config(state, profile, conversation.strategy)
         hooks = load_hooks(profile.bot)
-        history = list(request.history) if is_new else self.store.history(conversation.id)
+        history = list(request.history) if is_new or request.transcript else self.store.history(conversation.id)
         turn = Turn(
             profile=profile,
             strategy=conversation.strategy,
@@ -175,7 +190,21 @@ class Engine:
         tokenizer = tokenizer_for(served)
         guard = hooks.guard(turn)
         if guard is not None:
-            return PreparedTurn(profile, hooks, turn, conversation, is_new, guard, None, None, tokenizer)
+            transcript = request.history if request.transcript else None
+            return PreparedTurn(
+                profile,
+                hooks,
+                turn,
+                conversation,
+                is_new,
+                guard,
+                None,
+                None,
+                tokenizer,
+                request.request_id,
+                0.0,
+                transcript,
+            )
         hooks.prepare(turn)
         if request.client_system and request.client_system.strip():
             turn.context.append(
@@ -190,14 +219,33 @@ class Engine:
             history_tokens=profile.history_tokens,
             tokenizer=tokenizer,
         )
+        sampling = dict(request.sampling)
+        cap = config.max_output_tokens
+        wanted = request.max_output_tokens
         chat = ChatRequest(
             model=served,
             messages=messages,
-            temperature=config.temperature,
-            max_output_tokens=config.max_output_tokens,
+            temperature=sampling.pop("temperature", config.temperature),
+            # a client may ask for fewer output tokens than the profile allows, never more
+            max_output_tokens=min(wanted, cap) if wanted and cap else (wanted or cap),
+            sampling=tuple(sampling.items()),
         )
         price = self.provider.own_price(served) or profile.price(config, self.prices)
-        return PreparedTurn(profile, hooks, turn, conversation, is_new, None, chat, price, tokenizer)
+        transcript = request.history if request.transcript else None
+        return PreparedTurn(
+            profile,
+            hooks,
+            turn,
+            conversation,
+            is_new,
+            None,
+            chat,
+            price,
+            tokenizer,
+            request.request_id,
+            0.0,
+            transcript,
+        )
 
     # -- recording ------------------------------------------------------------
 
@@ -299,6 +347,7 @@ class Engine:
         if usage is None:  # a server that ignores stream_options.include_usage
             usage, usage_source = self._estimate(plan, completion.text), "estimated"
         reply = plan.hooks.finish(plan.turn, completion.text)
+        self._remember_transcript(plan, reply)
         self._settle(plan, call, usage=usage, source=usage_source, status="ok")
         call.response_model = completion.model
         self._carry_over(plan)
@@ -338,9 +387,20 @@ class Engine:
         if self.on_call is not None:
             self.on_call(call)
 
+    @staticmethod
+    def _remember_transcript(plan: PreparedTurn, reply: str) -> None:
+        if plan.transcript is not None:
+            after = [
+                *plan.transcript,
+                {"role": "user", "content": plan.turn.message},
+                {"role": "assistant", "content": reply},
+            ]
+            plan.conversation.transcript_hash = transcript_hash(after)  # type: ignore[arg-type]
+
     def _record_guard(self, plan: PreparedTurn) -> TurnResult:
         assert plan.guard is not None
         self._carry_over(plan)
+        self._remember_transcript(plan, plan.guard.text)
         user, *reply = self._stored(plan, plan.guard.text)
         answer = StoredText("assistant", reply[0].content if reply else None, guard_reason=plan.guard.reason)
         self.store.record(conversation=plan.conversation, is_new=plan.is_new, call=None, texts=[user, answer])
@@ -510,6 +570,13 @@ class Engine:
         if result.reply != streamed and result.reply.startswith(streamed):
             yield Delta(result.reply[len(streamed) :])
         yield result
+
+
+def transcript_hash(messages: Sequence[ChatMessage]) -> str:
+    """A conversation's transcript as its client sees it (roles and text, outer spaces
+    ignored): the same transcript sent back finds the same conversation."""
+    canonical = [[m["role"], str(m["content"]).strip()] for m in messages if m["role"] in ("user", "assistant")]
+    return hashlib.sha256(json.dumps(canonical, ensure_ascii=False).encode()).hexdigest()
 
 
 async def _finish[T](work: Awaitable[T]) -> T:

@@ -32,6 +32,14 @@ class InvalidInput(DomainbotsError):
     """A message or argument the caller sent cannot be used."""
 
 
+class UnsupportedParameter(InvalidInput):
+    """A client parameter no bot here can honour (OpenAI's `n` > 1, `tools`, ...)."""
+
+    def __init__(self, param: str) -> None:
+        super().__init__(f"the parameter {param!r} is not supported by domainbots' bots; remove it from the request")
+        self.param = param
+
+
 class NotFound(DomainbotsError):
     """A conversation, job or other record that does not exist."""
 

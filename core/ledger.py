@@ -31,6 +31,9 @@ class Conversation(SQLModel, table=True):
     owner: str | None = Field(default=None, index=True, max_length=64)
     # What the bot's behaviour keeps between turns (e.g. the writing style chosen), as JSON.
     bot_state: str | None = None
+    # For clients that resend the whole transcript (OpenAI's protocol): a hash of it as it
+    # stands after the last turn, so the next request carrying it continues this conversation.
+    transcript_hash: str | None = Field(default=None, max_length=64)
     created_at: datetime = Field(default_factory=utcnow, index=True)
     updated_at: datetime = Field(default_factory=utcnow)
 
@@ -110,7 +113,7 @@ class StrategySwitch(SQLModel, table=True):
     to_strategy: str = Field(max_length=20)
     from_rollout: float | None = None
     to_rollout: float = 0.0
-    actor: str = Field(max_length=100)
+    actor: str = Field(max_length=400)
     created_at: datetime = Field(default_factory=utcnow)
 
 

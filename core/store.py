@@ -39,6 +39,13 @@ class Store:
         with self.database.session() as session:
             return session.get(Conversation, conversation_id)
 
+    def by_transcript(self, owner: str | None, bot: str, transcript_hash: str) -> Conversation | None:
+        with self.database.session() as session:
+            query = select(Conversation).where(
+                Conversation.owner == owner, Conversation.bot == bot, Conversation.transcript_hash == transcript_hash
+            )
+            return session.exec(query.order_by(col(Conversation.updated_at).desc())).first()
+
     def history(self, conversation_id: str) -> list[ChatMessage]:
         with self.database.session() as session:
             rows = session.exec(

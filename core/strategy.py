@@ -59,6 +59,8 @@ def switch(
     actor: str,
 ) -> StrategyState:
     before = current(session, profile)
+    # read now: `before` may be the very row changed below (the session's identity map)
+    from_strategy, from_rollout = before.strategy, before.rollout
     target = strategy or before.strategy
     if target not in STRATEGIES:
         raise InvalidInput(f"strategy must be one of {', '.join(STRATEGIES)}, not {target!r}")
@@ -75,9 +77,9 @@ def switch(
     session.add(
         StrategySwitch(
             bot=profile.name,
-            from_strategy=before.strategy,
+            from_strategy=from_strategy,
             to_strategy=target,
-            from_rollout=before.rollout,
+            from_rollout=from_rollout,
             to_rollout=rollout,
             actor=actor,
         )

@@ -56,6 +56,11 @@ def fuzz(operation, headers: dict[str, str], conversation: str, statuses: Counte
         assert response.status_code != 500, f"{where}: {response.text[:300]}"
         if response.status_code >= 400:
             content_type = (response.headers.get("content-type") or [""])[0]
-            assert content_type.startswith("application/problem+json"), where
+            if case.formatted_path.startswith(("/v1/chat/completions", "/v1/models")):
+                # OpenAI's protocol: its error object, so the official SDK raises its own classes
+                assert content_type.startswith("application/json"), where
+                assert set(response.json()["error"]) == {"message", "type", "param", "code"}, where
+            else:
+                assert content_type.startswith("application/problem+json"), where
 
     check()

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import aclosing
 from typing import Annotated
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Request
 from fastapi.responses import StreamingResponse
 from fastapi.sse import format_sse_event
 from pydantic import BaseModel, Field
@@ -54,10 +54,16 @@ async def sse_events(engine: Engine, prepared: PreparedTurn) -> AsyncIterator[by
         **dict.fromkeys((401, 402, 404, 409, 413, 422, 502, 504), PROBLEM),
     },
 )
-async def chat(bot: BotName, body: ChatBody, key: ChatKey, engine: EngineDep):
+async def chat(bot: BotName, body: ChatBody, key: ChatKey, engine: EngineDep, request: Request):
     """Send a message to a bot; a new conversation starts when no `conversation_id` is given."""
     prepared = await engine.prepare(
-        TurnRequest(bot=bot, message=body.message, conversation_id=body.conversation_id, owner=owner_of(key))
+        TurnRequest(
+            bot=bot,
+            message=body.message,
+            conversation_id=body.conversation_id,
+            owner=owner_of(key),
+            request_id=getattr(request.state, "request_id", None),
+        )
     )
     if body.stream:
         return StreamingResponse(

@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator
 from contextlib import aclosing
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Header, Response
+from fastapi import APIRouter, Header, Request, Response
 from fastapi.responses import StreamingResponse
 from fastapi.sse import format_sse_event
 from openai.types import CompletionUsage, Model
@@ -26,7 +26,7 @@ from api.auth import ChatKey, owner_of
 from api.problems import status_of
 from api.routes.deps import PROBLEM, EngineDep, RuntimeDep
 from core.engine import Engine, PreparedTurn, TurnRequest, TurnResult
-from core.errors import InvalidInput, ProviderError
+from core.errors import InvalidInput, ProviderError, UnknownBot, UnsupportedParameter
 from core.messages import ChatMessage
 from core.money import usd_digits
 from core.providers.base import Delta
@@ -57,16 +57,50 @@ class StreamOptions(BaseModel):
 
 
 class CompletionBody(BaseModel):
-    """OpenAI's chat completion request; sampling settings come from the bot's profile."""
+    """OpenAI's chat completion request. Sampling settings are passed on (`max_tokens` up to
+    the profile's cap); what a bot cannot do (`n` > 1, `tools`, a `response_format` other
+    than text, logprobs, audio) is a 400 that names the parameter, never silently dropped."""
 
     model_config = ConfigDict(extra="allow")
     model: str = Field(description="The bot's name.", max_length=40)
     messages: list[InMessage] = Field(min_length=1)
     stream: bool = False
     stream_options: StreamOptions | None = None
+    max_tokens: int | None = Field(default=None, ge=1)
+    max_completion_tokens: int | None = Field(default=None, ge=1)
+    temperature: float | None = Field(default=None, ge=0, le=2)
+    top_p: float | None = Field(default=None, ge=0, le=1)
+    stop: str | list[str] | None = None
+    seed: int | None = None
+    presence_penalty: float | None = Field(default=None, ge=-2, le=2)
+    frequency_penalty: float | None = Field(default=None, ge=-2, le=2)
+    n: int | None = Field(default=None, ge=1)
+
+    def unsupported(self) -> str | None:
+        extra = self.model_extra or {}
+        if self.n is not None and self.n > 1:
+            return "n"
+        for name in ("tools", "tool_choice", "functions", "function_call", "logprobs", "top_logprobs", "audio"):
+            if extra.get(name) not in (None, False, [], {}):
+                return name
+        if extra.get("modalities") not in (None, ["text"]):
+            return "modalities"
+        response_format = extra.get("response_format")
+        if response_format not in (None, {"type": "text"}):
+            return "response_format"
+        return None
+
+    def sampling(self) -> tuple[tuple[str, Any], ...]:
+        names = ("temperature", "top_p", "stop", "seed", "presence_penalty", "frequency_penalty")
+        return tuple((name, getattr(self, name)) for name in names if getattr(self, name) is not None)
 
 
-def _turn_request(body: CompletionBody, conversation_id: str | None, owner: str | None) -> TurnRequest:
+def _turn_request(
+    body: CompletionBody, conversation_id: str | None, owner: str | None, request_id: str | None = None
+) -> TurnRequest:
+    unsupported = body.unsupported()
+    if unsupported:
+        raise UnsupportedParameter(unsupported)
     last = body.messages[-1]
     if last.role != "user" or not last.text().strip():
         raise InvalidInput("the last message must be the user's, with text content")
@@ -83,6 +117,10 @@ def _turn_request(body: CompletionBody, conversation_id: str | None, owner: str 
         owner=owner,
         history=tuple(history),
         client_system=system or None,
+        transcript=conversation_id is None,
+        max_output_tokens=body.max_completion_tokens or body.max_tokens,
+        sampling=body.sampling(),
+        request_id=request_id,
     )
 
 
@@ -128,8 +166,11 @@ async def _events(engine: Engine, prepared: PreparedTurn, bot: str, include_usag
                         model=bot,
                         choices=[],
                         usage=_usage(item),
-                    )
-                    yield format_sse_event(data_str=usage.model_dump_json(exclude_none=True))
+                    ).model_dump(exclude_none=True)
+                    # The call's cost, as OpenAI-compatible routers report it (USD), and exact.
+                    usage["usage"]["cost"] = float(item.cost_usd)
+                    usage["usage"]["cost_usd"] = usd_digits(item.cost_usd)
+                    yield format_sse_event(data_str=json.dumps(usage))
         except ProviderError as exc:
             # As OpenAI does mid-stream: an error event; the SDK raises it to the caller.
             error = {"error": {"message": str(exc), "type": "upstream_error", "code": status_of(exc)}}
@@ -152,12 +193,14 @@ async def chat_completions(
     key: ChatKey,
     engine: EngineDep,
     response: Response,
+    request: Request,
     x_conversation_id: Annotated[str | None, Header(max_length=64)] = None,
 ):
     """OpenAI-compatible chat: `model` names the bot; `X-Conversation-Id` continues a conversation.
 
     Answers carry `X-Conversation-Id`, and (not streamed) `X-Strategy` and `X-Cost-USD`."""
-    prepared = await engine.prepare(_turn_request(body, x_conversation_id, owner_of(key)))
+    request_id = getattr(request.state, "request_id", None)
+    prepared = await engine.prepare(_turn_request(body, x_conversation_id, owner_of(key), request_id))
     headers = {"X-Conversation-Id": prepared.conversation.id}
     if body.stream:
         include_usage = bool(body.stream_options and body.stream_options.include_usage)
@@ -184,6 +227,14 @@ async def chat_completions(
 class ModelList(BaseModel):
     object: Literal["list"] = "list"
     data: list[Model]
+
+
+@router.get("/v1/models/{model}", response_model=Model, responses={401: PROBLEM, 404: PROBLEM})
+async def retrieve_model(model: str, key: ChatKey, runtime: RuntimeDep) -> Model:
+    """One bot, as OpenAI describes a model (`client.models.retrieve("medical")`)."""
+    if model not in runtime.profiles.names:
+        raise UnknownBot(model, runtime.profiles.names)
+    return Model(id=model, object="model", created=0, owned_by="domainbots")
 
 
 @router.get("/v1/models", response_model=ModelList, responses={401: PROBLEM})

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from core.messages import ChatMessage
 from core.pricing import Price
@@ -25,6 +25,8 @@ class ChatRequest:
     max_output_tokens: int | None = None
     # Seconds this attempt may take: what is left of the request's timeout.
     timeout: float | None = None
+    # More of the client's sampling settings (top_p, stop, seed, penalties), passed on as given.
+    sampling: tuple[tuple[str, Any], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -90,6 +90,7 @@ class OpenAIProvider:
         params: dict[str, Any] = {"model": request.model, "messages": request.messages}
         if request.timeout is not None:
             params["timeout"] = max(0.05, request.timeout)
+        params.update(request.sampling)
         if request.temperature is not None:
             params["temperature"] = request.temperature
         if request.max_output_tokens is not None:
