@@ -38,6 +38,8 @@ from core.usage import Usage, UsageSource
 
 # The output a call may reserve against a budget when its profile sets no max_output_tokens.
 WORST_CASE_OUTPUT = 4096
+# How long a worker serves the strategy state it read before reading it again (seconds).
+STATE_TTL = 0.5
 
 
 @dataclass(frozen=True)
@@ -113,6 +115,7 @@ class Engine:
         # The engine retries, not the SDK: each attempt is billed, so each has its own row.
         self.max_retries = max_retries
         self.request_timeout = request_timeout
+        self._states: dict[str, tuple[float, StrategyState]] = {}
         self.prices = prices
         self.provider = provider
         self.store = Store(database)
@@ -121,6 +124,22 @@ class Engine:
         self.on_call = on_call
 
     # -- planning -------------------------------------------------------------
+
+    def forget_strategy(self, bot: str) -> None:
+        """After a switch through this process: read the state afresh on the next turn."""
+        self._states.pop(bot, None)
+
+    def _strategy_state(self, profile: Profile) -> StrategyState:
+        """The bot's strategy state, read at most every STATE_TTL seconds per process: a switch
+        through any worker is served by every worker within that (a second at most)."""
+        now = time.monotonic()
+        cached = self._states.get(profile.name)
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        with self.database.session() as session:
+            state = strategies.current(session, profile)
+        self._states[profile.name] = (now + STATE_TTL, state)
+        return state
 
     def _validate(self, profile: Profile, message: str) -> None:
         if not message.strip():
@@ -167,9 +186,10 @@ class Engine:
     def _prepare_sync(self, request: TurnRequest) -> PreparedTurn:
         profile = self.profiles.get(request.bot)
         self._validate(profile, request.message)
-        with self.database.session() as session:
-            budget.check(session, profile)
-            state = strategies.current(session, profile)
+        if profile.budget is not None:  # an early answer; the reservation before the call decides
+            with self.database.session() as session:
+                budget.check(session, profile)
+        state = self._strategy_state(profile)
         conversation, is_new = self._conversation(request, profile, state)
         config = strategies.config(state, profile, conversation.strategy)
         hooks = load_hooks(profile.bot)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import time
 from dataclasses import dataclass
 from typing import Literal
 
@@ -51,13 +52,32 @@ def create(database: Database, name: str, scope: str) -> CreatedKey:
         return CreatedKey(key=key, secret=full)
 
 
+# Verified keys are remembered this long per process (seconds): a revocation through any
+# worker is honoured by every worker within it.
+KEY_TTL = 1.0
+_verified: dict[tuple[int, str], tuple[float, ApiKey | None]] = {}
+
+
 def verify(database: Database, presented: str) -> ApiKey | None:
     """The active key this secret belongs to, or None."""
     parts = presented.split("_", 2)
     if len(parts) != 3 or parts[0] != PREFIX:
         return None
+    now = time.monotonic()
+    memo = (id(database), _digest(presented))
+    cached = _verified.get(memo)
+    if cached is not None and cached[0] > now:
+        return cached[1]
     with database.session() as session:
         key = session.get(ApiKey, parts[1])
+    result = _check(key, presented)
+    if len(_verified) > 10_000:
+        _verified.clear()
+    _verified[memo] = (now + KEY_TTL, result)
+    return result
+
+
+def _check(key: ApiKey | None, presented: str) -> ApiKey | None:
     if key is None or key.revoked_at is not None:
         return None
     return key if hmac.compare_digest(key.secret_sha256, _digest(presented)) else None
@@ -76,6 +96,7 @@ def revoke(database: Database, name: str) -> ApiKey:
         key.revoked_at = utcnow()
         session.add(key)
         session.commit()
+        _verified.clear()  # this process forgets at once; others within KEY_TTL
         return key
 
 

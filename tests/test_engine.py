@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from decimal import Decimal
 from pathlib import Path
 
@@ -9,7 +10,7 @@ import pytest
 from sqlmodel import select
 
 from core import strategy as strategies
-from core.engine import TurnRequest, TurnResult
+from core.engine import STATE_TTL, TurnRequest, TurnResult
 from core.errors import InvalidInput, NotFound, ProviderError, ProviderTimeout, StrategyUnavailable, StreamInterrupted
 from core.ledger import Call, Conversation, Message
 from core.providers.base import Delta
@@ -228,6 +229,7 @@ async def test_switching_changes_new_conversations_only(runtime: Runtime, fake: 
     before = await engine.turn(TurnRequest(bot="helpdesk", message="hi"))
     with runtime.database.session() as session:
         strategies.switch(session, runtime.profiles.get("helpdesk"), strategy="finetuned", rollout=None, actor="t")
+    await asyncio.sleep(STATE_TTL)  # switched elsewhere (another worker): seen within STATE_TTL
     after = await engine.turn(TurnRequest(bot="helpdesk", message="hi"))
     continued = await engine.turn(TurnRequest(bot="helpdesk", message="again", conversation_id=before.conversation_id))
     assert (before.strategy, after.strategy, continued.strategy) == ("prompt", "finetuned", "prompt")

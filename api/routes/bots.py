@@ -8,7 +8,7 @@ from fastapi import APIRouter, Path
 from pydantic import BaseModel, Field
 
 from api.auth import AdminKey, ChatKey
-from api.routes.deps import PROBLEM, RuntimeDep
+from api.routes.deps import PROBLEM, EngineDep, RuntimeDep
 from core import strategy as strategies
 from core.profiles import Profile
 from core.runtime import Runtime
@@ -63,9 +63,13 @@ def get_bot(bot: BotName, key: ChatKey, runtime: RuntimeDep) -> BotOut:
     response_model=BotOut,
     responses=dict.fromkeys((401, 403, 404, 409, 422), PROBLEM),
 )
-def switch_strategy(bot: BotName, body: StrategyBody, key: AdminKey, runtime: RuntimeDep) -> BotOut:
-    """Switch live: new conversations use it at once, on every worker; the switch is audited."""
+def switch_strategy(
+    bot: BotName, body: StrategyBody, key: AdminKey, runtime: RuntimeDep, engine: EngineDep
+) -> BotOut:
+    """Switch live: new conversations use it at once here, within half a second on every
+    other worker; the switch is audited."""
     profile = runtime.profiles.get(bot)
     with runtime.database.session() as session:
         strategies.switch(session, profile, strategy=body.strategy, rollout=body.rollout, actor=f"key:{key.name}")
+    engine.forget_strategy(bot)
     return _bot(runtime, profile)
