@@ -18,7 +18,9 @@ from core.profiles import Profile
 def month_to_date(session: Session, bot: str, now: datetime | None = None) -> Decimal:
     now = now or datetime.now(UTC)
     start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    query = select(func.coalesce(func.sum(Call.cost_nanousd), 0)).where(Call.bot == bot, Call.created_at >= start)
+    query = select(func.coalesce(func.sum(Call.cost_nanousd), 0)).where(
+        Call.bot == bot, Call.created_at >= start, Call.source == "production"
+    )
     return from_nanos(int(session.exec(query).one()))
 
 

@@ -63,6 +63,7 @@ class TurnRequest:
     max_output_tokens: int | None = None
     sampling: tuple[tuple[str, Any], ...] = ()
     request_id: str | None = None
+    source: str = "production"  # or "eval" (core/evaluation.py)
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,7 @@ class PreparedTurn:
     started: float = 0.0  # perf_counter when the first attempt began
     # The client's transcript before this turn, when it sends one (see TurnRequest.transcript).
     transcript: tuple[ChatMessage, ...] | None = None
+    source: str = "production"
 
 
 class Engine:
@@ -224,6 +226,7 @@ class Engine:
                 request.request_id,
                 0.0,
                 transcript,
+                request.source,
             )
         hooks.prepare(turn)
         if request.client_system and request.client_system.strip():
@@ -265,6 +268,7 @@ class Engine:
             request.request_id,
             0.0,
             transcript,
+            request.source,
         )
 
     # -- recording ------------------------------------------------------------
@@ -308,6 +312,7 @@ class Engine:
             usage_source="estimated",
             attempt=attempt,
             request_id=plan.request_id,
+            source=plan.source,
         )
         reserve = None
         if plan.profile.budget is not None:
@@ -485,6 +490,7 @@ class Engine:
             latency_ms=round((time.perf_counter() - started) * 1000),
             status=status,
             usage_source="none",  # the endpoint reports no usage and bills none
+            source=plan.source,
             error=error,
         )
 

@@ -78,7 +78,9 @@ async def evaluate(engine: Engine, bot: str, strategy: str, cases: list[Case]) -
     for case in cases:
         started = time.perf_counter()
         try:
-            result = await engine.turn(TurnRequest(bot=bot, message=case.message, strategy=strategy, owner=OWNER))
+            result = await engine.turn(
+                TurnRequest(bot=bot, message=case.message, strategy=strategy, owner=OWNER, source="eval")
+            )
         except DomainbotsError:
             errors += 1
             scores.append(0.0)

@@ -77,6 +77,9 @@ class Call(SQLModel, table=True):
     # with it in flight: settled on the next start, cost estimated from its prompt).
     status: str = Field(max_length=12)
     attempt: int = 1  # 1 for the first try; a retry of the same turn is 2, 3, ...
+    # production, or eval: an evaluation run's calls are kept out of production costs,
+    # budgets, comparisons, reports and fine-tuning exports (shown on request).
+    source: str = Field(default="production", max_length=12)
     request_id: str | None = Field(default=None, max_length=64)
     usage_source: str = Field(max_length=12)  # reported | estimated | none
     error: str | None = None

@@ -23,12 +23,17 @@ GroupBy = Literal["day", "bot", "strategy", "model", "conversation"]
 GROUPS: tuple[GroupBy, ...] = ("day", "bot", "strategy", "model", "conversation")
 
 
+# Evaluation runs own their conversations under this name (core/evaluation.py).
+EVAL_OWNER = "eval"
+
+
 @dataclass(frozen=True)
 class CostFilter:
     bot: str | None = None
     strategy: str | None = None
     since: date | None = None  # inclusive, UTC
     until: date | None = None  # inclusive, UTC
+    include_eval: bool = False  # evaluation runs' calls too (they are not production spend)
 
 
 @dataclass(frozen=True)
@@ -96,6 +101,8 @@ def costs(session: Session, group_by: GroupBy = "bot", where: CostFilter | None 
     where = where or CostFilter()
     key = _group_key(session, group_by).label("key")
     query = select(key, *_totals())
+    if not where.include_eval:
+        query = query.where(Call.source == "production")
     if where.bot:
         query = query.where(Call.bot == where.bot)
     if where.strategy:
@@ -200,11 +207,13 @@ def _percentile_rank(n: ColumnElement[int], percent: int) -> ColumnElement[int]:
     return (n * percent + 99) // 100
 
 
-def compare(session: Session, bot: str, since: date | None = None) -> list[StrategyStats]:
+def compare(session: Session, bot: str, since: date | None = None, until: date | None = None) -> list[StrategyStats]:
     """Each strategy of a bot side by side, aggregated in SQL."""
-    scope = [Call.bot == bot]
+    scope = [Call.bot == bot, Call.source == "production"]
     if since:
         scope.append(Call.created_at >= _start_of(since))
+    if until:
+        scope.append(Call.created_at < _start_of(until + timedelta(days=1)))
     totals = session.exec(
         select(
             Call.strategy,
@@ -236,9 +245,11 @@ def compare(session: Session, bot: str, since: date | None = None) -> list[Strat
         )
     }
 
-    feedback_scope = [Conversation.bot == bot]
+    feedback_scope: list[Any] = [Conversation.bot == bot, col(Conversation.owner).is_distinct_from(EVAL_OWNER)]
     if since:
         feedback_scope.append(Feedback.created_at >= _start_of(since))
+    if until:
+        feedback_scope.append(Feedback.created_at < _start_of(until + timedelta(days=1)))
     votes = {
         strategy: (int(up), int(down))
         for strategy, up, down in session.exec(

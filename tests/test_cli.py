@@ -240,3 +240,11 @@ def test_a_file_that_is_not_gguf_is_refused(cli_env: dict, monkeypatch, tmp_path
     monkeypatch.setenv("DOMAINBOTS_PROVIDER", "local")
     monkeypatch.setenv("DOMAINBOTS_LOCAL_MODEL", str(tmp_path / "notes.gguf"))
     assert "not a GGUF file" in one_clear_line(run("chat", "medical", "--message", "hi"))
+
+
+def test_report_gives_a_verdict(cli_env: dict, fake: FakeOpenAI) -> None:
+    assert run("chat", "medical", "--message", "I have a mild cold", "--json").exit_code == 0
+    doc = json.loads(run("report", "medical", "--json").stdout)
+    assert doc["bot"] == "medical"
+    assert doc["verdict"]["winner"] == "not enough data"
+    assert "verdict: not enough data" in run("report", "medical").stdout

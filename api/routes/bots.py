@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from datetime import UTC, date, datetime, timedelta
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path
 from pydantic import BaseModel, Field
@@ -10,6 +11,7 @@ from pydantic import BaseModel, Field
 from api.auth import AdminKey, ChatKey
 from api.routes.deps import PROBLEM, EngineDep, RuntimeDep
 from core import strategy as strategies
+from core.decision import report as decision_report
 from core.profiles import Profile
 from core.runtime import Runtime
 
@@ -73,3 +75,21 @@ def switch_strategy(
         strategies.switch(session, profile, strategy=body.strategy, rollout=body.rollout, actor=f"key:{key.name}")
     engine.forget_strategy(bot)
     return _bot(runtime, profile)
+
+
+@router.get("/v1/bots/{bot}/report", responses=dict.fromkeys((401, 403, 404), PROBLEM))
+def decision(
+    bot: BotName,
+    key: AdminKey,
+    runtime: RuntimeDep,
+    since: date | None = None,
+    until: date | None = None,
+) -> dict[str, Any]:
+    """Prompt or fine-tune: per strategy cost per conversation (training amortized), ratings
+    with a Wilson interval, latency, and a verdict with its break-even volume. Production
+    calls only; the window defaults to the last 30 days (UTC)."""
+    runtime.profiles.get(bot)
+    end = until or datetime.now(UTC).date()
+    start = since or end - timedelta(days=29)
+    with runtime.database.session() as session:
+        return decision_report(session, bot, start, end)

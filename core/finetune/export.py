@@ -10,6 +10,7 @@ from sqlmodel import col, select
 from core.db import Database
 from core.ledger import Conversation, Feedback, Message
 from core.profiles import Profile
+from core.reports import EVAL_OWNER
 
 
 def export(database: Database, profile: Profile, *, only_positive: bool = True) -> list[dict[str, Any]]:
@@ -20,7 +21,12 @@ def export(database: Database, profile: Profile, *, only_positive: bool = True) 
     """
     system = profile.strategies["finetuned"].system_prompt if "finetuned" in profile.strategies else None
     with database.session() as session:
-        query = select(Conversation.id).where(Conversation.bot == profile.name).order_by(col(Conversation.created_at))
+        # evaluation runs' conversations never become training data (train/eval leakage)
+        query = (
+            select(Conversation.id)
+            .where(Conversation.bot == profile.name, col(Conversation.owner).is_distinct_from(EVAL_OWNER))
+            .order_by(col(Conversation.created_at))
+        )
         if only_positive:
             liked = (
                 select(Feedback.conversation_id)
