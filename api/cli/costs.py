@@ -159,6 +159,7 @@ def project(
 @date_option("--until", "To this day (UTC, inclusive).")
 @click.option("--by", "group_by", type=click.Choice(GROUPS), default="bot", show_default=True)
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)
+@click.option("--include-eval", is_flag=True, help="Count evaluation runs' calls too (not production spend).")
 def costs(
     bot: str | None,
     strategy: str | None,
@@ -166,6 +167,7 @@ def costs(
     until: datetime | None,
     group_by: str,
     fmt: str,
+    include_eval: bool,
 ) -> None:
     """Spend from the ledger, grouped by day, bot, strategy, model or conversation."""
     if since and until and since > until:
@@ -175,7 +177,9 @@ def costs(
         report = cost_report(
             session,
             group_by,  # type: ignore[arg-type]
-            CostFilter(bot=bot, strategy=strategy, since=_day(since), until=_day(until)),
+            CostFilter(
+                bot=bot, strategy=strategy, since=_day(since), until=_day(until), include_eval=include_eval
+            ),
         )
     document = cost_document(report)
     records = document["rows"]
