@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from core.db import Database
@@ -124,12 +125,22 @@ class Store:
     ) -> None:
         """One transaction: the call's row as it ended, and what the turn stores with it."""
         with self.database.session() as session:
-            session.merge(call)
+            # UPDATEs by primary key: merge() would read each row back first
+            session.execute(update(Call).where(col(Call.id) == call.id).values(**_settled(call)))
             for extra in extra_calls:
                 session.add(extra)
             if conversation is not None:
                 conversation.updated_at = utcnow()
-                session.merge(conversation)
+                session.execute(
+                    update(Conversation)
+                    .where(col(Conversation.id) == conversation.id)
+                    .values(
+                        language=conversation.language,
+                        bot_state=conversation.bot_state,
+                        transcript_hash=conversation.transcript_hash,
+                        updated_at=conversation.updated_at,
+                    )
+                )
             for text in texts:
                 session.add(
                     Message(
@@ -159,3 +170,14 @@ class Store:
             return list(
                 session.exec(select(Call).where(Call.conversation_id == conversation_id).order_by(col(Call.id)))
             )
+
+
+# What settling a call may change (the rest was written when it was opened).
+_SETTLED = (
+    "prompt_tokens", "cached_tokens", "completion_tokens", "cost_nanousd", "usage_source", "status",
+    "latency_ms", "response_model", "error",
+)  # fmt: skip
+
+
+def _settled(call: Call) -> dict[str, object]:
+    return {name: getattr(call, name) for name in _SETTLED}
