@@ -210,24 +210,22 @@ class Engine:
         assert config.model is not None
         served = self.provider.served_model(config.model)
         tokenizer = tokenizer_for(served)
-        guard = hooks.guard(turn)
-        if guard is not None:
-            transcript = request.history if request.transcript else None
-            return PreparedTurn(
-                profile,
-                hooks,
-                turn,
-                conversation,
-                is_new,
-                guard,
-                None,
-                None,
-                tokenizer,
-                request.request_id,
-                0.0,
-                transcript,
-                request.source,
-            )
+        plan = PreparedTurn(
+            profile,
+            hooks,
+            turn,
+            conversation,
+            is_new,
+            guard=hooks.guard(turn),
+            request=None,
+            price=None,
+            tokenizer=tokenizer,
+            request_id=request.request_id,
+            transcript=request.history if request.transcript else None,
+            source=request.source,
+        )
+        if plan.guard is not None:
+            return plan
         hooks.prepare(turn)
         if request.client_system and request.client_system.strip():
             turn.context.append(
@@ -253,23 +251,9 @@ class Engine:
             max_output_tokens=min(wanted, cap) if wanted and cap else (wanted or cap),
             sampling=tuple(sampling.items()),
         )
-        price = self.provider.own_price(served) or profile.price(config, self.prices)
-        transcript = request.history if request.transcript else None
-        return PreparedTurn(
-            profile,
-            hooks,
-            turn,
-            conversation,
-            is_new,
-            None,
-            chat,
-            price,
-            tokenizer,
-            request.request_id,
-            0.0,
-            transcript,
-            request.source,
-        )
+        plan.request = chat
+        plan.price = self.provider.own_price(served) or profile.price(config, self.prices)
+        return plan
 
     # -- recording ------------------------------------------------------------
 
