@@ -374,6 +374,8 @@ class Triage:
             )
         for concept, s, e in self._numbers(tokens):
             analysis.matches.setdefault(concept, []).append(Match(concept, s, e, tokens[s].sentence, False))
+            if concept == self._age["concept"]:  # "born 5 weeks ago" is an age, not history
+                spans.append((s, e + 1))
         low, high = self._years
         years = {
             i for i, t in enumerate(tokens) if t.number is not None and low <= t.number <= high and "." not in t.surface
@@ -412,7 +414,8 @@ class Triage:
             for limit, plain, aged in self._age_units:
                 if token.number > limit:
                     continue
-                if aged.fullmatch(nxt) or (plain.fullmatch(nxt) and after in self._age["old"]):
+                born = i > 0 and tokens[i - 1].surface == "born" and after == "ago"  # "born 5 weeks ago"
+                if aged.fullmatch(nxt) or (plain.fullmatch(nxt) and (after in self._age["old"] or born)):
                     out.append((self._age["concept"], i, i + 2))
                 elif plain.fullmatch(nxt):
                     out.append((self._age["span_concept"], i, i + 2))

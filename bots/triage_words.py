@@ -76,7 +76,7 @@ _TOKEN = re.compile(
     r"\d+(?:\.\d+)?|[a-z]+(?:'[a-z]+)?|[\u0621-\u063a\u0641-\u064a\u067e\u0686\u0698\u06a9\u06af\u06cc\u06c0]+"
     "|[" + _EMOJI + "]"
 )
-_SENTENCE_END = re.compile(r"[.!?؟\n;؛]+")
+_SENTENCE_END = re.compile(r"[!?؟\n;؛]+|\.+(?!\d)")  # not the dot of "38.1"
 _CLAUSE_END = re.compile(r"[,،]| - ")
 
 # Persian words that are only a suffix written apart (after ZWNJ or a space), and the
