@@ -38,6 +38,8 @@ class Runtime:
         profiles = load_profiles(settings.profiles_dir, prices, available_bots())
         database = open_database(settings.database_url)
         runtime = cls(settings=settings, prices=prices, profiles=profiles, database=database)
+        if "database_url" not in settings.model_fields_set:  # say where the default one is
+            runtime.announce(f"database {database.safe_url} (DOMAINBOTS_DATABASE_URL chooses another)")
         runtime.settle_interrupted()
         return runtime
 

@@ -7,14 +7,25 @@ from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
+from platformdirs import user_data_path
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
-class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="DOMAINBOTS_", extra="ignore", populate_by_name=True)
+def default_database_url() -> str:
+    """SQLite in the user's data folder (e.g. ~/.local/share/domainbots): the same database
+    whatever folder a command runs from, never a new empty file in the current one."""
+    folder = user_data_path("domainbots", appauthor=False, ensure_exists=True)
+    return f"sqlite:///{folder / 'domainbots.db'}"
 
-    database_url: str = "sqlite:///./domainbots.db"
+
+class Settings(BaseSettings):
+    # A .env file in the current folder is read too (the environment wins over it).
+    model_config = SettingsConfigDict(
+        env_prefix="DOMAINBOTS_", extra="ignore", populate_by_name=True, env_file=".env", env_file_encoding="utf-8"
+    )
+
+    database_url: str = Field(default_factory=default_database_url)
     profiles_dir: Path = Path("./profiles")
     training_dir: Path = Path("./training_data")  # <bot>/train.jsonl and eval.jsonl
     provider: Literal["auto", "openai", "local"] = "auto"

@@ -382,3 +382,11 @@ def test_feedback_comments_are_redacted_like_messages(fake: FakeOpenAI, settings
         assert stored.comment == "great, mail me at [email]"
     finally:
         server.stop()
+
+
+def test_costs_accept_by_as_well_as_group_by(api: ApiServer, fake: FakeOpenAI) -> None:
+    httpx.post(f"{api.v1}/bots/helpdesk/chat", json={"message": "hi"}, headers=api.headers())
+    admin = api.headers(api.admin_key)
+    by = httpx.get(f"{api.v1}/costs", params={"by": "strategy"}, headers=admin).json()
+    assert by["group_by"] == "strategy"
+    assert httpx.get(f"{api.v1}/costs", params={"by": "colour"}, headers=admin).status_code == 422

@@ -248,3 +248,22 @@ def test_report_gives_a_verdict(cli_env: dict, fake: FakeOpenAI) -> None:
     assert doc["bot"] == "medical"
     assert doc["verdict"]["winner"] == "not enough data"
     assert "verdict: not enough data" in run("report", "medical").stdout
+
+
+def test_costs_takes_json_like_every_command(cli_env: dict, fake: FakeOpenAI) -> None:
+    run("chat", "medical", "--message", "I have a mild cold", "--json")
+    doc = json.loads(run("costs", "--json").stdout)
+    assert doc["total_usd"] == json.loads(run("costs", "--format", "json").stdout)["total_usd"]
+
+
+def test_the_default_database_is_one_place_and_dotenv_is_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from core.settings import Settings
+
+    monkeypatch.delenv("DOMAINBOTS_DATABASE_URL", raising=False)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    monkeypatch.chdir(tmp_path)
+    assert Settings().database_url == f"sqlite:///{tmp_path / 'data' / 'domainbots' / 'domainbots.db'}"
+    (tmp_path / ".env").write_text("DOMAINBOTS_REQUEST_TIMEOUT=7\n")
+    assert Settings().request_timeout == 7

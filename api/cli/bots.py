@@ -49,6 +49,10 @@ def bots(as_json: bool) -> None:
         for d in docs
     ]
     click.echo(table(["bot", "title", "strategy", "rollout", "prompt model", "fine-tuned model"], rows))
+    if runtime.settings.resolved_provider == "local":
+        # the profiles name OpenAI's models; what answers now is the embedded one
+        model = runtime.settings.local_model.name if runtime.settings.local_model else "the packaged gemma-3-270m"
+        click.echo(f"served now by the local model ({model}): no OPENAI_API_KEY is set", err=True)
 
 
 @click.command()

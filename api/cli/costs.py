@@ -160,6 +160,7 @@ def project(
 @click.option("--by", "group_by", type=click.Choice(GROUPS), default="bot", show_default=True)
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)
 @click.option("--include-eval", is_flag=True, help="Count evaluation runs' calls too (not production spend).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document (the same as --format json).")
 def costs(
     bot: str | None,
     strategy: str | None,
@@ -168,8 +169,11 @@ def costs(
     group_by: str,
     fmt: str,
     include_eval: bool,
+    as_json: bool,
 ) -> None:
     """Spend from the ledger, grouped by day, bot, strategy, model or conversation."""
+    if as_json:
+        fmt = "json"
     if since and until and since > until:
         raise InvalidInput(f"--since {since.date()} is after --until {until.date()}")
     database = open_database(Settings().database_url)

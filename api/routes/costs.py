@@ -24,12 +24,16 @@ def get_costs(
     since: date | None = None,
     until: date | None = None,
     group_by: Literal["day", "bot", "strategy", "model", "conversation"] = "bot",
+    by: Annotated[
+        Literal["day", "bot", "strategy", "model", "conversation"] | None, Query(description="Same as group_by.")
+    ] = None,
     source: Literal["production", "all"] = "production",
 ) -> dict[str, Any]:
     """Spend grouped by day, bot, strategy, model or conversation (dates are UTC, inclusive);
     `source=all` counts evaluation runs' calls too."""
     if since and until and since > until:
         raise InvalidInput(f"since ({since}) is after until ({until})")
+    group_by = by or group_by
     where = CostFilter(bot=bot, strategy=strategy, since=since, until=until, include_eval=source == "all")
     with runtime.database.session() as session:
         report = costs(session, group_by, where)
