@@ -9,8 +9,7 @@ from decimal import Decimal
 
 import click
 
-from api.cli.output import date_option, emit_json, table
-from core.db import open_database
+from api.cli.output import date_option, emit_json, ledger_database, table
 from core.errors import InvalidInput
 from core.money import usd, usd_digits
 from core.pricing import PriceTable
@@ -19,7 +18,6 @@ from core.reports import compare as compare_strategies
 from core.reports import costs as cost_report
 from core.reports import project as projection
 from core.runtime import Runtime
-from core.settings import Settings
 from core.usage import Usage
 
 _count = click.IntRange(min=0)
@@ -176,7 +174,7 @@ def costs(
         fmt = "json"
     if since and until and since > until:
         raise InvalidInput(f"--since {since.date()} is after --until {until.date()}")
-    database = open_database(Settings().database_url)
+    database = ledger_database()
     with database.session() as session:
         report = cost_report(
             session,

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import click
 
-from core.db import open_database
-from core.settings import Settings
+from api.cli.output import ledger_database
 
 
 @click.group()
@@ -16,7 +15,7 @@ def db() -> None:
 @db.command()
 def upgrade() -> None:
     """Apply pending migrations (every command does this on its own too)."""
-    database = open_database(Settings().database_url)
+    database = ledger_database()
     click.echo(f"{database.safe_url} is at revision {database.current_revision()}")
 
 

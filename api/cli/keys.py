@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import click
 
-from api.cli.output import emit_json, table
+from api.cli.output import emit_json, ledger_database, table
 from core import keys as api_keys
-from core.db import open_database
-from core.settings import Settings
 
 
 @click.group()
@@ -20,7 +18,7 @@ def keys() -> None:
 @click.option("--scope", type=click.Choice(list(api_keys.SCOPES)), required=True)
 def create(name: str, scope: str) -> None:
     """Create a key; its secret is printed alone on the last line, once."""
-    created = api_keys.create(open_database(Settings().database_url), name, scope)
+    created = api_keys.create(ledger_database(), name, scope)
     click.echo(f"created {scope} key {created.key.name!r} (id {created.key.id}); it is shown only now:", err=True)
     click.echo(created.secret)
 
@@ -29,7 +27,7 @@ def create(name: str, scope: str) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
 def list_keys(as_json: bool) -> None:
     """Every key, active or revoked."""
-    found = api_keys.listing(open_database(Settings().database_url))
+    found = api_keys.listing(ledger_database())
     docs = [
         {
             "id": k.id,
@@ -51,7 +49,7 @@ def list_keys(as_json: bool) -> None:
 @click.argument("name")
 def revoke(name: str) -> None:
     """Revoke the active key called NAME; requests with it get 401 from now on."""
-    key = api_keys.revoke(open_database(Settings().database_url), name)
+    key = api_keys.revoke(ledger_database(), name)
     click.echo(f"revoked {key.scope} key {key.name!r} (id {key.id})")
 
 

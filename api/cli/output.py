@@ -8,6 +8,9 @@ from typing import Any
 
 import click
 
+from core.db import Database, open_database
+from core.settings import Settings
+
 
 def emit_json(document: Any) -> None:
     click.echo(json.dumps(document, ensure_ascii=False, indent=2))
@@ -26,3 +29,13 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], right: Sequence
 
 def date_option(name: str, help_text: str) -> Any:
     return click.option(name, type=click.DateTime(formats=["%Y-%m-%d"]), default=None, help=help_text)
+
+
+def ledger_database() -> Database:
+    """The configured database, migrated; where it is, said on stderr when it is the default
+    (so a command run from another folder never silently reads an empty new file)."""
+    settings = Settings()
+    database = open_database(settings.database_url)
+    if "database_url" not in settings.model_fields_set:
+        click.echo(f"domainbots: database {database.safe_url} (DOMAINBOTS_DATABASE_URL chooses another)", err=True)
+    return database
