@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
@@ -21,6 +23,9 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # The ledger's database work runs in threads: asyncio's default pool (cores + 4) would
+        # queue concurrent turns behind each other's commits; the database pool bounds them anyway.
+        asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(max_workers=32, thread_name_prefix="db"))
         rt = runtime or Runtime.load()
         # Costly start-up work happens now, once per process, not on a first request:
         # the local model, and each bot behaviour's state (hazm, catalogs, rules).

@@ -327,9 +327,10 @@ class Engine:
         )
 
     def _record_failure(self, plan: PreparedTurn, call: Call, exc: ProviderError) -> int | None:
-        if isinstance(exc, StreamInterrupted | ProviderTimeout):
-            # Billed all the same: the prompt was read, and what arrived before the cut was
-            # generated. Counted, and marked as an estimate.
+        if isinstance(exc, StreamInterrupted | ProviderTimeout) or exc.status is None:
+            # Billed all the same (a cut, a timeout, a connection dropped after the request
+            # went out): the prompt was read, and what arrived before the cut was generated.
+            # Counted, and marked as an estimate.
             self._settle(
                 plan,
                 call,
@@ -505,6 +506,8 @@ class Engine:
         while True:
             attempt += 1
             call = await asyncio.to_thread(self._open, plan, attempt)
+            if attempt == 1:  # the timeout is the upstream's: it runs from the first send
+                deadline = time.perf_counter() + self.request_timeout
             try:
                 completion = await self.provider.complete(replace(plan.request, timeout=deadline - time.perf_counter()))
                 break
@@ -546,6 +549,8 @@ class Engine:
         while completion is None:
             attempt += 1
             call = await asyncio.to_thread(self._open, plan, attempt)
+            if attempt == 1:  # the timeout is the upstream's: it runs from the first send
+                deadline = time.perf_counter() + self.request_timeout
             try:
                 chat = replace(plan.request, timeout=deadline - time.perf_counter())
                 async with aclosing(self.provider.stream(chat)) as items:

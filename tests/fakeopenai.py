@@ -82,6 +82,9 @@ class FakeOpenAI:
     fine_tune_outcome: str = "succeeded"  # or "failed"
     # Moderation: the categories the next /v1/moderations answers flag (empty: nothing flagged).
     moderation_flags: set[str] = field(default_factory=set)
+    # Every chat request's scripted reply, in arrival order: what a provider would have billed
+    # (a 200, even one cut or dropped later) and what it refused (429, 5xx).
+    served: list[Reply] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self._server: ThreadingHTTPServer | None = None
@@ -104,6 +107,7 @@ class FakeOpenAI:
             self.jobs.clear()
             self.fine_tune_outcome = "succeeded"
             self.moderation_flags = set()
+            self.served.clear()
 
     def chat_requests(self) -> list[dict[str, Any]]:
         return [seen.body for seen in self.requests if seen.path.endswith("/chat/completions")]
@@ -201,6 +205,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._json(404, {"error": {"message": f"no route {self.path}", "type": "invalid_request_error"}})
             return
         reply = self.owner._next()
+        with self.owner._lock:
+            self.owner.served.append(reply)
         if reply.delay:
             time.sleep(reply.delay)
         if reply.status != 200:
