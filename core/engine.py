@@ -371,6 +371,29 @@ class Engine:
         """Refused before anything was sent (a full local queue): no attempt to keep."""
         self.store.delete_call(call)
 
+    async def _after_failure(
+        self,
+        plan: PreparedTurn,
+        call: Call,
+        exc: ProviderError,
+        moderation: asyncio.Task[Call] | None,
+        attempt: int,
+        deadline: float,
+        retry: bool = True,
+    ) -> float:
+        """Ledger a failed attempt and return the wait before the next one; re-raise `exc`
+        when there is none. A busy gateway never reached the upstream, so its row goes."""
+        if isinstance(exc, ProviderBusy):
+            self._drop(moderation)
+            await _finish(asyncio.to_thread(self._drop_pending, call))
+            raise exc
+        exc.call_id = await _finish(asyncio.to_thread(self._record_failure, plan, call, exc))
+        wait = self._retry_wait(exc, attempt, deadline) if retry else None
+        if wait is None:
+            self._drop(moderation)
+            raise exc
+        return wait
+
     def _retry_wait(self, exc: ProviderError, attempt: int, deadline: float) -> float | None:
         """How long to wait before the next attempt, or None to give up. Statuses that may
         pass (429, 5xx, timeouts, dropped connections) are retried, inside the request
@@ -511,17 +534,8 @@ class Engine:
             try:
                 completion = await self.provider.complete(replace(plan.request, timeout=deadline - time.perf_counter()))
                 break
-            except ProviderBusy:
-                self._drop(moderation)
-                await _finish(asyncio.to_thread(self._drop_pending, call))
-                raise
             except ProviderError as exc:
-                exc.call_id = await _finish(asyncio.to_thread(self._record_failure, plan, call, exc))
-                wait = self._retry_wait(exc, attempt, deadline)
-                if wait is None:
-                    self._drop(moderation)
-                    raise
-                await asyncio.sleep(wait)
+                await asyncio.sleep(await self._after_failure(plan, call, exc, moderation, attempt, deadline))
             except (asyncio.CancelledError, GeneratorExit):
                 # The client went away: the attempt is still billed. Settled here and now.
                 self._drop(moderation)
@@ -561,16 +575,9 @@ class Engine:
                                 yield item
                         else:
                             completion = item
-            except ProviderBusy:
-                self._drop(moderation)
-                await _finish(asyncio.to_thread(self._drop_pending, call))
-                raise
             except ProviderError as exc:
-                exc.call_id = await _finish(asyncio.to_thread(self._record_failure, plan, call, exc))
-                wait = None if parts else self._retry_wait(exc, attempt, deadline)
-                if wait is None:
-                    self._drop(moderation)
-                    raise
+                # Text already shown to the client cannot be taken back: no retry after it.
+                wait = await self._after_failure(plan, call, exc, moderation, attempt, deadline, retry=not parts)
                 await asyncio.sleep(wait)
             except (GeneratorExit, asyncio.CancelledError):
                 # The client went away mid-stream. Record synchronously: the task may not get
