@@ -13,8 +13,9 @@ import json
 import re
 from urllib.parse import unquote
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
+from api.http_middleware import HttpMiddleware
 from api.problems import speaks_openai
 
 _NUL = re.compile(rb"\\u0000")
@@ -33,14 +34,8 @@ def problem_in(data: bytes) -> str | None:
     return None
 
 
-class TextHygieneMiddleware:
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+class TextHygieneMiddleware(HttpMiddleware):
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         where = None
         query = scope.get("query_string", b"")
         path = scope.get("raw_path") or scope.get("path", "").encode()

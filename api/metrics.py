@@ -20,8 +20,9 @@ from prometheus_client import (
     generate_latest,
     multiprocess,
 )
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
+from api.http_middleware import HttpMiddleware
 from core.ledger import Call
 
 REQUESTS = Counter("domainbots_http_requests", "HTTP requests.", ["route", "method", "status"])
@@ -57,16 +58,10 @@ def render() -> bytes:
     return generate_latest(REGISTRY)
 
 
-class MetricsMiddleware:
+class MetricsMiddleware(HttpMiddleware):
     """Counts requests by route template (not raw path, so ids do not explode the labels)."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()
         status = 500
 

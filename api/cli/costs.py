@@ -179,9 +179,7 @@ def costs(
         report = cost_report(
             session,
             group_by,  # type: ignore[arg-type]
-            CostFilter(
-                bot=bot, strategy=strategy, since=_day(since), until=_day(until), include_eval=include_eval
-            ),
+            CostFilter(bot=bot, strategy=strategy, since=_day(since), until=_day(until), include_eval=include_eval),
         )
     document = cost_document(report)
     records = document["rows"]

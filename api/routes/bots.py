@@ -65,9 +65,7 @@ def get_bot(bot: BotName, key: ChatKey, runtime: RuntimeDep) -> BotOut:
     response_model=BotOut,
     responses=dict.fromkeys((401, 403, 404, 409, 422), PROBLEM),
 )
-def switch_strategy(
-    bot: BotName, body: StrategyBody, key: AdminKey, runtime: RuntimeDep, engine: EngineDep
-) -> BotOut:
+def switch_strategy(bot: BotName, body: StrategyBody, key: AdminKey, runtime: RuntimeDep, engine: EngineDep) -> BotOut:
     """Switch live: new conversations use it at once here, within half a second on every
     other worker; the switch is audited."""
     profile = runtime.profiles.get(bot)
