@@ -17,7 +17,7 @@ _ZERO = "[0۰٠]"  # a zero in any of the three digit sets
 
 def _iran_national_id_ok(digits: str) -> bool:
     """The check digit of an Iranian national code (کد ملی)."""
-    code = fold_digits(digits)
+    code = fold_digits(re.sub(r"[ \-]", "", digits))
     if len(set(code)) == 1:
         return False
     total = sum(int(code[i]) * (10 - i) for i in range(9)) % 11
@@ -46,13 +46,15 @@ _RULES: list[tuple[str, re.Pattern[str], Callable[[str], bool] | None]] = [
     (
         "date_of_birth",
         re.compile(
-            r"(?:\b(?:born(?:\s+on)?|date\s+of\s+birth|DOB|birthday)\b|تاریخ\s*(?:ی\s*)?تولد(?:\s*(?:من|م|ام))?|متولد|تولدم|زاده)"
+            r"(?:\b(?:born(?:\s+on)?|date\s+of\s+birth|DOB|birthday)\b|تاریخ\s*(?:ی\s*)?تولد(?:\s*(?:من|م|ام))?|متولد|تولدم|زاده"
+            r"|\b(?:tarikhe?\s+)?tavalod(?:am|esh)?\b|\bmotevalede?\b)"
             r"\s*(?:is\s+|:\s*|هست\s+|در\s+|روز\s+)?" + _DATE,
             re.IGNORECASE,
         ),
         None,
     ),
-    ("iran_national_id", re.compile(r"(?<!\d)\d{10}(?!\d)"), _iran_national_id_ok),
+    # written whole or as 3-6-1 with dashes or spaces, as on the card
+    ("iran_national_id", re.compile(r"(?<![\d-])\d{3}([ \-]?)\d{6}\1\d(?![\d-])"), _iran_national_id_ok),
     (
         "phone",
         re.compile(

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 from sqlmodel import select
 
@@ -79,3 +82,31 @@ def test_order_numbers_are_not_taken_for_phone_numbers() -> None:
     assert redact("order #A-123-456-7890 is late", kinds) == "order #A-123-456-7890 is late"
     assert redact("ORD-0912345678 please", kinds) == "ORD-0912345678 please"
     assert redact("call me on 0912 345 6789", kinds) == "call me on [phone]"
+
+
+def _independent(split: str) -> list[dict[str, object]]:
+    path = Path(__file__).parent / "data" / f"redaction_{split}.jsonl"
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+# Kinds the set covers that domainbots does not redact (a passport, a US SSN, a birth
+# certificate number): out of scope, so not counted against the rules.
+_OUT_OF_SCOPE = {"V-015"}
+_MEDICAL_KINDS = ["email", "phone", "card_number", "date_of_birth", "iran_national_id"]
+
+
+def test_the_independent_dev_split_is_redacted_and_its_look_alikes_are_kept() -> None:
+    """tests/data/redaction_dev.jsonl was written by a helper that had not read this code
+    (brief: tests/data/briefs/redaction_writer.md); the test split is measured, not asserted."""
+    rows = _independent("dev")
+    missed = [
+        (row["id"], pii)
+        for row in rows
+        if row["id"] not in _OUT_OF_SCOPE
+        for pii in row["pii"]  # type: ignore[attr-defined]
+        if pii in redact(str(row["text"]), _MEDICAL_KINDS)
+    ]
+    changed = [row["id"] for row in rows if not row["pii"] and redact(str(row["text"]), _MEDICAL_KINDS) != row["text"]]
+    assert len(rows) >= 30
+    assert missed == []
+    assert changed == []
