@@ -23,11 +23,10 @@ the message.
 from __future__ import annotations
 
 import re
-import unicodedata
 from bisect import bisect_left
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import cache, lru_cache
+from functools import cache
 from importlib.resources import files
 from typing import Any
 
@@ -520,13 +519,3 @@ class Triage:
             if judged is not None and any(analysis.tokens[m.start].turn == len(recent) - 1 for m in judged[1]):
                 return judged[0]
         return self.check(recent[-1])
-
-
-def fold(text: str) -> str:
-    """The text triage reads (exported for tests and the bench)."""
-    return words.fold(unicodedata.normalize("NFKC", text))
-
-
-@lru_cache(maxsize=1)
-def shipped() -> Triage:
-    return Triage.shipped()

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, localcontext
 from typing import Any
 
@@ -28,6 +28,13 @@ from core.reports import StrategyStats, compare
 
 MIN_CONVERSATIONS = 20
 BREAK_EVEN_DAYS = 30
+REPORT_DAYS = 30
+
+
+def window(since: date | None, until: date | None) -> tuple[date, date]:
+    """The report's days: the last REPORT_DAYS (UTC, today included) unless told otherwise."""
+    end = until or datetime.now(UTC).date()
+    return since or end - timedelta(days=REPORT_DAYS - 1), end
 
 
 def wilson(liked: int, rated: int, z: float = 1.96) -> tuple[float, float] | None:

@@ -30,7 +30,7 @@ from core.ledger import Call, Conversation, StrategyState
 from core.messages import ChatMessage
 from core.pricing import Price, PriceTable, to_nanos
 from core.profiles import Profile, Profiles
-from core.providers.base import ChatRequest, Completion, Delta, Moderation, Provider
+from core.providers.base import ChatRequest, Completion, Delta, Moderates, Moderation, Provider
 from core.redaction import redact
 from core.store import Store, StoredText
 from core.tokens import Tokenizer, tokenizer_for
@@ -331,14 +331,14 @@ class Engine:
             # Billed all the same (a cut, a timeout, a connection dropped after the request
             # went out): the prompt was read, and what arrived before the cut was generated.
             # Counted, and marked as an estimate.
+            partial = getattr(exc, "partial_text", "")
             self._settle(
                 plan,
                 call,
-                usage=self._estimate(plan, getattr(exc, "partial_text", "")),
+                usage=self._estimate(plan, partial),
                 source="estimated",
                 status="aborted" if isinstance(exc, StreamInterrupted) else "error",
             )
-            partial = getattr(exc, "partial_text", "")
             texts = self._stored(plan, partial or None) if isinstance(exc, StreamInterrupted) else []
             self._carry_over(plan)
         else:  # refused with a status: nothing billed
@@ -470,10 +470,9 @@ class Engine:
     def _start_moderation(self, plan: PreparedTurn) -> asyncio.Task[Call] | None:
         """Run the provider's moderation beside the model call, for behaviours that ask for it
         (a bot's ``moderates``) and providers that have one; offline there is none."""
-        moderate = getattr(self.provider, "moderate", None)
-        if not getattr(plan.hooks, "moderates", False) or moderate is None:
+        if not getattr(plan.hooks, "moderates", False) or not isinstance(self.provider, Moderates):
             return None
-        return asyncio.create_task(self._moderate(plan, moderate))
+        return asyncio.create_task(self._moderate(plan, self.provider.moderate))
 
     async def _moderate(self, plan: PreparedTurn, moderate: Callable[[str], Awaitable[Moderation]]) -> Call:
         started = time.perf_counter()
@@ -523,7 +522,6 @@ class Engine:
             return await _finish(asyncio.to_thread(self._record_guard, plan))
         assert plan.request is not None
         plan.started = time.perf_counter()
-        deadline = plan.started + self.request_timeout
         moderation = self._start_moderation(plan)
         attempt = 0
         while True:
@@ -554,7 +552,6 @@ class Engine:
             return
         assert plan.request is not None
         plan.started = time.perf_counter()
-        deadline = plan.started + self.request_timeout
         held = bool(getattr(plan.hooks, "holds_stream", False))
         moderation = self._start_moderation(plan)
         parts: list[str] = []

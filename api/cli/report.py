@@ -2,20 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import datetime
 
 import click
 
 from api.cli.output import date_option, emit_json, table
+from core.decision import BREAK_EVEN_DAYS, window
 from core.decision import report as decision_report
 from core.runtime import Runtime
-
-
-def window(since: datetime | None, until: datetime | None) -> tuple[date, date]:
-    """The last 30 days (UTC) unless told otherwise."""
-    end = until.date() if until else datetime.now(UTC).date()
-    start = since.date() if since else end - timedelta(days=29)
-    return start, end
 
 
 @click.command()
@@ -27,7 +21,7 @@ def report(bot: str, since: datetime | None, until: datetime | None, as_json: bo
     """Which strategy of BOT wins on cost and on users' ratings, and at what volume a fine-tune pays."""
     runtime = Runtime.load()
     runtime.profiles.get(bot)  # an unknown bot is a clear error
-    start, end = window(since, until)
+    start, end = window(since.date() if since else None, until.date() if until else None)
     with runtime.database.session() as session:
         doc = decision_report(session, bot, start, end)
     if as_json:
@@ -51,7 +45,7 @@ def report(bot: str, since: datetime | None, until: datetime | None, as_json: bo
     if verdict.get("break_even_conversations_per_day") is not None:
         click.echo(
             f"break-even: {verdict['break_even_conversations_per_day']:,} conversations a day repay the "
-            "fine-tune's training within 30 days"
+            f"fine-tune's training within {BREAK_EVEN_DAYS} days"
         )
 
 

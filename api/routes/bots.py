@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path
@@ -12,6 +12,7 @@ from api.auth import AdminKey, ChatKey
 from api.routes.deps import PROBLEM, EngineDep, RuntimeDep
 from core import strategy as strategies
 from core.decision import report as decision_report
+from core.decision import window
 from core.profiles import Profile
 from core.runtime import Runtime
 
@@ -87,7 +88,6 @@ def decision(
     with a Wilson interval, latency, and a verdict with its break-even volume. Production
     calls only; the window defaults to the last 30 days (UTC)."""
     runtime.profiles.get(bot)
-    end = until or datetime.now(UTC).date()
-    start = since or end - timedelta(days=29)
+    start, end = window(since, until)
     with runtime.database.session() as session:
         return decision_report(session, bot, start, end)

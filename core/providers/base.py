@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from core.messages import ChatMessage
 from core.pricing import Price
@@ -71,6 +71,7 @@ class Provider(Protocol):
     async def aclose(self) -> None: ...
 
 
+@runtime_checkable
 class Moderates(Protocol):
     """A provider that can also moderate text (OpenAI's free moderation endpoint)."""
 
