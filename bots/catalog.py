@@ -60,13 +60,8 @@ def key(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
 
-# Words that make another model of the same line: "iPhone 13 mini" is not an "iPhone 13".
-VARIANTS = frozenset(
-    [
-        *("mini", "pro", "max", "ultra", "plus", "lite", "fe", "neo", "prime", "edge", "fold", "flip"),
-        *("مینی", "پرو", "مکس", "اولترا", "پلاس", "لایت"),
-    ]
-)
+_WORDS: dict[str, Any] = yaml.safe_load(files("bots").joinpath("data/catalog_words.yaml").read_text(encoding="utf-8"))
+VARIANTS = frozenset(_WORDS["variants"])
 
 
 @dataclass(frozen=True)
@@ -169,9 +164,8 @@ class Catalog:
     @cache
     def shipped(cls) -> Catalog:
         raw = yaml.safe_load(files("bots").joinpath("data/catalog.yaml").read_text(encoding="utf-8"))
-        words = yaml.safe_load(files("bots").joinpath("data/catalog_words.yaml").read_text(encoding="utf-8"))
         products = [Product(**{**p, "aliases": tuple(p.get("aliases", []))}) for p in raw["products"]]
-        return cls(products, words)
+        return cls(products, _WORDS)
 
     # -- tokens ---------------------------------------------------------------
 
@@ -383,11 +377,8 @@ class Catalog:
         return [p for p in self.products if p.brand_en == brand_en and p.in_stock][:limit]
 
 
-# Words after a number that make it money, not a model ("۴۱ میلیون", "79 million toman").
-_MONEY_WORDS = frozenset(["میلیون", "ملیون", "هزار", "تومان", "تومن", "million", "toman", "thousand", "k", "m"])
-
-# Words that join two products: a name's context stops there.
-_JOINS = frozenset(["و", "and", "or", "یا", "vs", "versus", "با", "plus", "ya", "va", "o"])
+_MONEY_WORDS = frozenset(_WORDS["money_words"])
+_JOINS = frozenset(_WORDS["joins"])
 
 
 def _phrase_before(tokens: list[str], i: int, n: int) -> list[str]:
@@ -404,6 +395,4 @@ def _same_phrase(tokens: list[str], i: int, j: int) -> bool:
     return not any(t in _JOINS for t in tokens[low + 1 : high])
 
 
-# Kinds whose products differ by model, not by size: a number alone does not choose among them
-# ("شیائومی ۱۳ تی پرو" is no Redmi Note 13).
-_MODEL_KINDS = frozenset({"phone", "laptop", "tablet", "watch", "earbuds"})
+_MODEL_KINDS = frozenset(_WORDS["model_kinds"])

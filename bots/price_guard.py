@@ -34,8 +34,6 @@ _SEP = "[\u066c,\u060c.\u066b ]"  # ٬ , ، . ٫ and a space
 _NUMBER = rf"{_D}{{1,3}}(?:{_SEP}{_D}{{3}})+(?!{_D})|{_D}+(?:[.\u066b/]{_D}+)?"
 # A sentence ends at . ! ? ؟ or a line break, but not at the dot of "79.9" or "X.Vision".
 _SENTENCE = re.compile(r"(?:[^.!?؟\n]|\.(?=\w))*(?:[.!?؟]+|\n|$)")
-# What stands where an invented price was, when the sentence also prices products we sell.
-NOT_SOLD = {"fa": "(در فروشگاه ما موجود نیست)", "ar": "(غير متوفر لدينا)", "en": "(not sold here)"}
 
 
 @dataclass(frozen=True)
@@ -58,6 +56,7 @@ class PriceGuard:
     def __init__(self, catalog: Catalog, words: dict[str, Any] | None = None) -> None:
         self.catalog = catalog
         words = words or _words()
+        self._not_sold: dict[str, str] = words["not_sold"]
         self._scales = {str(k).lower(): int(v) for k, v in words["scales"].items()}
         self._currencies = {str(k).lower(): Decimal(str(v)) for k, v in words["currencies"].items()}
         scale = "|".join(sorted(map(re.escape, self._scales), key=len, reverse=True))
@@ -144,7 +143,7 @@ class PriceGuard:
                 last = anchors[-1][1]
             if unknown and not edits and not any(isinstance(a[1], Product) for a in anchors):
                 continue  # the sentence is about a product we do not sell: it goes whole
-            edits += [(f.start, f.end, NOT_SOLD[language]) for f in unknown]
+            edits += [(f.start, f.end, self._not_sold[language]) for f in unknown]
             for start, end, new in sorted(edits, reverse=True):
                 s_text = (
                     s_text[:start] + (" " if start and not s_text[start - 1].isspace() else "") + new + s_text[end:]
