@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from api import metrics, problems
+from api import dashboard, metrics, problems
 from api.hygiene import TextHygieneMiddleware
 from api.limits import MAX_BODY_BYTES, BodyLimitMiddleware
 from api.request_ids import RequestIdMiddleware
@@ -48,6 +48,7 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
     problems.install(app)
     for module in (chat, openai_compat, bots, conversations, costs, finetune, health):
         app.include_router(module.router)
+    app.include_router(dashboard.router)
     app.add_middleware(TextHygieneMiddleware)
     app.add_middleware(RequestIdMiddleware)
     app.add_middleware(BodyLimitMiddleware, limit=MAX_BODY_BYTES)

@@ -1,6 +1,6 @@
 """Medical triage on the independently written sets: recall, false alarms, time per message.
 
-    .venv/bin/python bench/triage.py [--split dev|test|all] [--misses] [--json]
+    .venv/bin/python bench/triage.py [--split dev|test|all] [--file HELD_OUT.jsonl] [--misses] [--json]
 
 The sets in tests/data/triage_{dev,test}.jsonl were written by helpers who never saw
 the rules (their brief: tests/data/briefs/triage_writer.md). The rules are tuned on
@@ -31,7 +31,7 @@ DATA = ROOT / "tests" / "data"
 
 
 def load(split: str) -> list[dict[str, Any]]:
-    path = DATA / f"triage_{split}.jsonl"
+    path = Path(split) if split.endswith(".jsonl") else DATA / f"triage_{split}.jsonl"
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
@@ -124,11 +124,12 @@ def report(split: str, result: dict[str, Any], times: dict[str, float], show_mis
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--split", choices=["dev", "test", "all"], default="all")
+    parser.add_argument("--file", action="append", default=[], help="a set kept outside the repository (repeat)")
     parser.add_argument("--misses", action="store_true", help="list every miss and false alarm")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     triage = Triage.shipped()
-    splits = ["dev", "test"] if args.split == "all" else [args.split]
+    splits = args.file or (["dev", "test"] if args.split == "all" else [args.split])
     out = {}
     for split in splits:
         rows = load(split)

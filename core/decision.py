@@ -23,7 +23,7 @@ from typing import Any
 
 from sqlmodel import Session
 
-from core.money import usd_digits
+from core.money import usd_about, usd_digits
 from core.reports import StrategyStats, compare
 
 MIN_CONVERSATIONS = 20
@@ -135,8 +135,8 @@ def _verdict(sides: dict[str, _Side]) -> dict[str, Any]:
     return {
         "winner": cheaper.stats.strategy,
         "reason": (
-            f"{cheaper.stats.strategy} costs ${usd_digits(low)} per conversation with training "
-            f"against ${usd_digits(high)} ({times} less), and users rated them alike."
+            f"{cheaper.stats.strategy} costs {usd_about(low)} per conversation with training "
+            f"against {usd_about(high)} ({times} cheaper), and users rated them alike."
         ),
         "break_even_conversations_per_day": break_even,
     }

@@ -77,6 +77,15 @@ def verify(database: Database, presented: str) -> ApiKey | None:
     return result
 
 
+def by_id(database: Database, key_id: str) -> ApiKey | None:
+    """The active key with this public id, or None (for sessions that stand for a key)."""
+    if not key_id.isascii() or not key_id.isalnum() or len(key_id) > 16:
+        return None
+    with database.session() as session:
+        key = session.get(ApiKey, key_id)
+    return key if key is not None and key.revoked_at is None else None
+
+
 def _check(key: ApiKey | None, presented: str) -> ApiKey | None:
     if key is None or key.revoked_at is not None:
         return None

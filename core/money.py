@@ -25,3 +25,13 @@ def usd(amount: Decimal) -> str:
 
 def derived(amount: Decimal) -> Decimal:
     return amount.quantize(DERIVED_PLACES, rounding=ROUND_HALF_EVEN).normalize()
+
+
+def usd_about(amount: Decimal, digits: int = 3) -> str:
+    """For people reading a derived figure: ``$0.000650`` for 0.000649714285..., ``$12.35``
+    for 12.3456 (``digits`` significant digits, never fewer than cents). Not for the ledger:
+    where a total must reconcile, use `usd`."""
+    if amount == 0:
+        return "$0.00"
+    places = max(2, digits - 1 - amount.copy_abs().adjusted())
+    return usd(amount.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_EVEN))
