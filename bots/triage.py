@@ -35,6 +35,8 @@ import yaml
 from bots import triage_words as words
 
 LANGS = ("en", "fa", "fi")
+# Languages whose word order is free enough in speech that two words of a term may come swapped.
+SCRAMBLED = ("fa", "fi")
 
 
 @dataclass(frozen=True)
@@ -108,6 +110,10 @@ class _Analysis:
 class Triage:
     def __init__(self, data: dict[str, Any]) -> None:
         self._index: dict[tuple[str, str], list[_Term]] = {}
+        # Persian word order is free in speech ("نفس نمیتونه بکشه" / "نمیتونه نفس بکشه"): a term's
+        # first two words may come swapped (in terms of three words or more: two-word terms are often
+        # fixed phrases such as "وقتی رفتم"). Indexed by the second word.
+        self._swapped: dict[tuple[str, str], list[_Term]] = {}
         self._unless_inside: dict[str, list[str]] = {
             concept: options.get("unless_inside", []) for concept, options in data.get("concept_options", {}).items()
         }
@@ -141,13 +147,16 @@ class Triage:
                     entry = _Term(keys, concept, lang, first_person)
                     pending.append((entry, tokens))
                     self._index.setdefault((lang, keys[0]), []).append(entry)
+                    if lang in SCRAMBLED and len(keys) >= 3 and keys[0] != keys[1]:
+                        self._swapped.setdefault((lang, keys[1]), []).append(entry)
                     self._words[lang].update(keys)
         for entry, term_tokens in pending:
             entry.negative_form = any(self._negative(t) or self._is(t, self._negation) for t in term_tokens)
             last = term_tokens[-1]
             entry.ends_in_verb = self._affirmative(last) or last.surface.startswith(("می", "mi"))
-        for entries in self._index.values():
-            entries.sort(key=lambda e: -len(e.keys))  # longest term first
+        for index in (self._index, self._swapped):
+            for entries in index.values():
+                entries.sort(key=lambda e: -len(e.keys))  # longest term first
         self._frames = {
             name: (
                 self._compile_cue_set({k: v for k, v in cues.items() if k in ("en", "fa", "fi")}),
@@ -155,7 +164,8 @@ class Triage:
             )
             for name, cues in data["framing"]["frames"].items()
         }
-        self._years = tuple(data["framing"].get("years", (0, 0)))
+        # Calendar years that make a sentence history: Gregorian ("in 2019") and Solar Hijri ("سال ۱۳۹۸").
+        self._years = [tuple(data["framing"][k]) for k in ("years", "jalali_years") if k in data["framing"]]
         # A cue of these can itself be negated ("no history of", "حالش خوب نیست"); a question's cannot.
         self._negatable_frames = {n for n, cues in data["framing"]["frames"].items() if cues.get("negatable", True)}
         self._default_frames = [n for n, cues in data["framing"]["frames"].items() if not cues.get("opt_in")]
@@ -233,12 +243,19 @@ class Triage:
         return self._fuzzy.nearest(lang, token.surface)
 
     def _match_at(
-        self, tokens: list[words.Token], keys: list[dict[str, str | None]], i: int, term: _Term, lang: str
+        self,
+        tokens: list[words.Token],
+        keys: list[dict[str, str | None]],
+        i: int,
+        term: _Term,
+        lang: str,
+        order: tuple[str, ...] | None = None,
     ) -> int | None:
-        """Where ``term`` ends when it starts at token i. Up to two filler words ("really",
-        "خیلی", "اصلا") may sit between its words: "سینه‌اش اصلاً بالا پایین نمیره"."""
+        """Where ``term`` ends when it starts at token i (its words in ``order``, by default as
+        written). Up to two filler words ("really", "خیلی", "اصلا") may sit between its words:
+        "سینه‌اش اصلاً بالا پایین نمیره"."""
         j, sentence = i + 1, tokens[i].sentence
-        for want in term.keys[1:]:
+        for want in (order or term.keys)[1:]:
             skipped = 0
             while j < len(tokens) and skipped < 2 and keys[j][lang] != want and self._is(tokens[j], self._fillers):
                 j, skipped = j + 1, skipped + 1
@@ -257,6 +274,11 @@ class Triage:
                     continue
                 for term in self._index.get((lang, first), ()):
                     end = self._match_at(tokens, keys, i, term, lang)
+                    if end is not None:
+                        found.append((term, i, end))
+                for term in self._swapped.get((lang, first), ()):
+                    swapped = (term.keys[1], term.keys[0], *term.keys[2:])
+                    end = self._match_at(tokens, keys, i, term, lang, swapped)
                     if end is not None:
                         found.append((term, i, end))
         # Some terms mean something else inside a longer one: "can not breathe" is not "not breathing".
@@ -375,9 +397,12 @@ class Triage:
             analysis.matches.setdefault(concept, []).append(Match(concept, s, e, tokens[s].sentence, False))
             if concept == self._age["concept"]:  # "born 5 weeks ago" is an age, not history
                 spans.append((s, e + 1))
-        low, high = self._years
         years = {
-            i for i, t in enumerate(tokens) if t.number is not None and low <= t.number <= high and "." not in t.surface
+            i
+            for i, t in enumerate(tokens)
+            if t.number is not None
+            and "." not in t.surface
+            and any(low <= t.number <= high for low, high in self._years)
         }
         for name, (cues, scope) in self._frames.items():
             negatable = name in self._negatable_frames

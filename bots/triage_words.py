@@ -273,8 +273,17 @@ class FuzzyIndex:
     def nearest(self, lang: str, surface: str) -> str | None:
         if len(surface) < 5 or surface[0].isdigit():
             return None
-        found: set[str] = set()
+        found: dict[str, str] = {}
         for candidate, key in self._buckets.get((lang, surface[0]), {}).items():
             if abs(len(candidate) - len(surface)) <= 1 and OSA.distance(surface, candidate, score_cutoff=1) <= 1:
-                found.add(key)
-        return found.pop() if len(found) == 1 else None  # two lexicon words equally near: too unsure
+                found[candidate] = key
+        keys = set(found.values())
+        if len(keys) > 1 and lang == "fi":
+            # Finglish writes colloquial و as o or u at will ("tamom" / "tamum"): that reading wins a tie.
+            keys = {key for candidate, key in found.items() if _vowel_variant(surface, candidate)}
+        return keys.pop() if len(keys) == 1 else None  # two lexicon words equally near: too unsure
+
+
+def _vowel_variant(a: str, b: str) -> bool:
+    return len(a) == len(b) and [{x, y} for x, y in zip(a, b, strict=True) if x != y] == [{"o", "u"}]
+
