@@ -1,6 +1,6 @@
 """The Farsi retail bot on sets written by helpers who never saw its code.
 
-    .venv/bin/python bench/retail.py [--split dev|test|all] [--misses] [--thresholds]
+    .venv/bin/python bench/retail.py [--split dev|test|all] [--file HELD_OUT.jsonl] [--misses] [--thresholds]
 
 tests/data/retail_{dev,test}.jsonl (brief: tests/data/briefs/retail_writer.md) hold
 customer messages with the SKUs they are about (and products the shop lacks), and
@@ -36,7 +36,8 @@ DATA = ROOT / "tests" / "data"
 
 
 def load(split: str) -> list[dict[str, Any]]:
-    text = (DATA / f"retail_{split}.jsonl").read_text(encoding="utf-8")
+    path = Path(split) if split.endswith(".jsonl") else DATA / f"retail_{split}.jsonl"
+    text = path.read_text(encoding="utf-8")
     return [json.loads(line) for line in text.splitlines() if line.strip()]
 
 
@@ -109,6 +110,7 @@ def timing(rows: list[dict[str, Any]], catalog: Catalog, guard: PriceGuard) -> d
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--split", choices=["dev", "test", "all"], default="all")
+    parser.add_argument("--file", action="append", default=[], help="a set kept outside the repository (repeat)")
     parser.add_argument("--misses", action="store_true")
     parser.add_argument("--thresholds", action="store_true")
     args = parser.parse_args()
@@ -122,7 +124,7 @@ def main() -> None:
         return
     catalog = Catalog.shipped()
     guard = PriceGuard(catalog)
-    for split in ["dev", "test"] if args.split == "all" else [args.split]:
+    for split in args.file or (["dev", "test"] if args.split == "all" else [args.split]):
         rows = load(split)
         messages = [r for r in rows if r["kind"] == "message"]
         replies = [r for r in rows if r["kind"] == "reply"]

@@ -305,6 +305,12 @@ class Catalog:
         out: list[Mention] = []
         for position in self._brand_positions(tokens):
             kinds = self._kinds_in(tokens, near=[position], window=6)
+            if not kinds:  # a brand and a number only ("ایکس ویژن ۵۰ اینچ"): the brand's one product with it
+                hit = self._by_number(tokens, position, named)
+                if hit is not None:
+                    named.add(hit.product.sku)
+                    out.append(hit)
+                continue
             for brand, kind in ((b, k) for b in self._brands[tokens[position]] for k in kinds):
                 candidates = [p for p in self.products if p.brand_en == brand and kind in self._kind[p.sku]]
                 if any(p.sku in named for p in candidates):
@@ -315,6 +321,19 @@ class Catalog:
                     named.add(candidates[0].sku)
                     out.append(Mention(candidates[0], position, position + 1))
         return out
+
+    def _by_number(self, tokens: list[str], position: int, named: set[str]) -> Mention | None:
+        following = tokens[position + 1 : position + 4]
+        numbers = {
+            t
+            for k, t in enumerate(following)
+            if t.isdigit() and (k + 1 >= len(following) or following[k + 1] not in _MONEY_WORDS)
+        }
+        brands = self._brands[tokens[position]]
+        candidates = [p for p in self.products if p.brand_en in brands and numbers & self._words_of[p.sku]]
+        if len(candidates) == 1 and candidates[0].sku not in named:
+            return Mention(candidates[0], position, position + 1)
+        return None
 
     def _unknown(self, tokens: list[str], mentions: list[Mention], found: list[Product]) -> list[tuple[str, int]]:
         used = {k for m in mentions for k in range(m.start, m.end)}
