@@ -8,6 +8,7 @@ Profile option ``draft_tokens`` (default 1500) bounds how much draft is sent.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import cache
 from importlib.resources import files
@@ -79,6 +80,23 @@ def trim_draft(draft: str, budget: int, model: str) -> str:
 
 
 class WritingBot(PassThrough):
+    def reply_checks(self, message: str, reply: str, guard_reason: str | None) -> dict[str, bool]:
+        """What `domainbots eval` asserts of a reply (core.evaluation.ReplyChecks): a rewrite
+        keeps about the draft's length and changes it; other modes keep to the default length."""
+        parsed = parse(message)
+        if not isinstance(parsed, Command) or guard_reason is not None:
+            return {}
+        words = len(reply.split())
+        if parsed.mode == "rewrite":
+            draft = len(parsed.text.split())
+            return {
+                "length honored": draft / 2 <= words <= max(3 * draft, draft + 40),
+                "draft rewritten, not echoed": " ".join(reply.split()) != " ".join(parsed.text.split()),
+            }
+        data = _settings()
+        target = re.search(r"\d+", data["lengths"][data["default_length"]])  # "about 250 words"
+        return {"length honored": target is None or words <= 2 * int(target.group())}
+
     def guard(self, turn: Turn) -> GuardReply | None:
         parsed = parse(turn.message)
         if isinstance(parsed, Command):

@@ -172,3 +172,49 @@ def report(session: Session, bot: str, since: date, until: date) -> dict[str, An
         "strategies": [_strategy_doc(side) for side in sides.values()],
         "verdict": _verdict(sides),
     }
+
+
+@dataclass(frozen=True)
+class Projection:
+    """A strategy's measured cost per conversation, carried to a daily volume."""
+
+    strategy: str
+    measured_conversations: int
+    prompt_tokens_per_conversation: float
+    completion_tokens_per_conversation: float
+    per_conversation_usd: Decimal
+    per_day_usd: Decimal
+    per_period_usd: Decimal
+    training_usd: Decimal
+    period_with_training_usd: Decimal
+
+
+def project_bot(
+    session: Session, bot: str, since: date, until: date, *, chats_per_day: int, days: int
+) -> tuple[list[Projection], float | None]:
+    """`domainbots project --bot`: each strategy at its own measured token profile (the ledger's
+    cost per conversation, not one token count for every model), and the break-even volume."""
+    sides = {s.strategy: _Side(s) for s in compare(session, bot, since=since, until=until)}
+    out = []
+    for side in sides.values():
+        if side.per_conversation is None:
+            continue
+        s, n = side.stats, side.conversations
+        per_day = side.per_conversation * chats_per_day
+        period = per_day * days
+        out.append(
+            Projection(
+                strategy=s.strategy,
+                measured_conversations=n,
+                prompt_tokens_per_conversation=s.prompt_tokens / n,
+                completion_tokens_per_conversation=s.completion_tokens / n,
+                per_conversation_usd=side.per_conversation,
+                per_day_usd=per_day,
+                per_period_usd=period,
+                training_usd=s.training_usd,
+                period_with_training_usd=period + s.training_usd,
+            )
+        )
+    prompt, tuned = sides.get("prompt"), sides.get("finetuned")
+    break_even = _break_even(prompt, tuned) if prompt and tuned else None
+    return out, break_even

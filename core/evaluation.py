@@ -1,25 +1,37 @@
 """A bot's held-out set through each strategy, side by side: quality, cost and latency.
 
-Quality is a plain, reproducible score: the token-overlap F1 between the reply and
-the set's reference answer (the measure SQuAD popularised). It ranks strategies on
-the same set; it is not a judgement of medical or literary quality. Every call is a
-real, ledgered call (conversations owned by "eval").
+Quality is told two ways. First, the bot's own **checks**: assertions a product owner
+can read ("routed when it must be", "no dose", "exact catalog price", "reply in the
+customer's language"), each reported as a pass rate; a behaviour offers them by
+implementing `ReplyChecks`. Second, as a secondary figure, the token-overlap F1 between
+the reply and the set's reference answer (the measure SQuAD popularised): it ranks
+strategies on one set; it judges nothing. Every call is a real, ledgered call with
+source "eval" (conversations owned by "eval"), and every run is stored, example by
+example (`domainbots eval show RUN`).
 """
 
 from __future__ import annotations
 
 import json
 import re
+import secrets
 import statistics
 import time
 from collections import Counter
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
+from typing import Protocol, runtime_checkable
 
+from sqlmodel import col, select
+
+from core.db import Database
 from core.engine import Engine, TurnRequest
-from core.errors import DomainbotsError, InvalidInput
+from core.errors import DomainbotsError, InvalidInput, NotFound
+from core.ledger import EvalResult, EvalRun, utcnow
 from core.money import derived
+from core.pricing import to_nanos
 
 OWNER = "eval"
 
@@ -30,17 +42,26 @@ class Case:
     reference: str
 
 
+@runtime_checkable
+class ReplyChecks(Protocol):
+    def reply_checks(self, message: str, reply: str, guard_reason: str | None) -> dict[str, bool]:
+        """Named assertions about a delivered reply: {"no dose": True, ...}."""
+        ...
+
+
 @dataclass(frozen=True)
 class StrategyScore:
     strategy: str
     examples: int
     errors: int
-    score: float  # mean token-overlap F1 against the references
+    score: float  # mean token-overlap F1 against the references (secondary)
     cost_usd: Decimal
     cost_per_example_usd: Decimal
     prompt_tokens: int
     completion_tokens: int
     latency_p50_ms: int
+    # check name -> (passed, checked)
+    checks: dict[str, tuple[int, int]] = field(default_factory=dict)
 
 
 def _words(text: str) -> list[str]:
@@ -71,33 +92,106 @@ def load_cases(path: Path, limit: int | None = None) -> list[Case]:
     return cases[:limit] if limit else cases
 
 
-async def evaluate(engine: Engine, bot: str, strategy: str, cases: list[Case]) -> StrategyScore:
-    scores, latencies = [], []
-    cost = Decimal(0)
-    prompt = completion = errors = 0
-    for case in cases:
-        started = time.perf_counter()
-        try:
-            result = await engine.turn(
-                TurnRequest(bot=bot, message=case.message, strategy=strategy, owner=OWNER, source="eval")
-            )
-        except DomainbotsError:
-            errors += 1
-            scores.append(0.0)
-            continue
-        latencies.append(time.perf_counter() - started)
-        scores.append(overlap_f1(result.reply, case.reference))
-        cost += result.cost_usd
-        prompt += result.usage.prompt_tokens
-        completion += result.usage.completion_tokens
+def start_run(database: Database, bot: str, strategies: list[str], examples: int) -> EvalRun:
+    run = EvalRun(
+        id=f"run_{secrets.token_hex(4)}", bot=bot, strategies=",".join(strategies), examples=examples, status="running"
+    )
+    with database.session() as session:
+        session.add(run)
+        session.commit()
+        session.refresh(run)
+    return run
+
+
+def finish_run(database: Database, run_id: str, status: str) -> None:
+    with database.session() as session:
+        run = session.get(EvalRun, run_id)
+        if run is not None:
+            run.status, run.finished_at = status, utcnow()
+            session.add(run)
+            session.commit()
+
+
+def runs(database: Database, bot: str | None = None, limit: int = 20) -> list[EvalRun]:
+    query = select(EvalRun).order_by(col(EvalRun.created_at).desc()).limit(limit)
+    if bot:
+        query = query.where(EvalRun.bot == bot)
+    with database.session() as session:
+        return list(session.exec(query))
+
+
+def run_results(database: Database, run_id: str) -> tuple[EvalRun, list[EvalResult]]:
+    with database.session() as session:
+        run = session.get(EvalRun, run_id)
+        if run is None:
+            raise NotFound(f"no evaluation run {run_id!r}; `domainbots eval runs` lists them")
+        query = select(EvalResult).where(EvalResult.run_id == run_id)
+        results = session.exec(query.order_by(col(EvalResult.strategy), col(EvalResult.position)))
+        return run, list(results)
+
+
+def summarize(strategy: str, results: list[EvalResult]) -> StrategyScore:
+    """A strategy's figures from its stored examples (what `eval` prints and `eval show` repeats)."""
+    mine = [r for r in results if r.strategy == strategy]
+    answered = [r for r in mine if r.error is None]
+    cost = sum((r.cost_usd for r in mine), Decimal(0))
+    checks: dict[str, tuple[int, int]] = {}
+    for r in answered:
+        for name, passed in json.loads(r.checks).items():
+            ok, total = checks.get(name, (0, 0))
+            checks[name] = (ok + bool(passed), total + 1)
     return StrategyScore(
         strategy=strategy,
-        examples=len(cases),
-        errors=errors,
-        score=round(statistics.fmean(scores), 4) if scores else 0.0,
+        examples=len(mine),
+        errors=len(mine) - len(answered),
+        score=round(statistics.fmean(r.overlap_f1 for r in mine), 4) if mine else 0.0,
         cost_usd=cost,
-        cost_per_example_usd=derived(cost / len(cases)) if cases else Decimal(0),
-        prompt_tokens=prompt,
-        completion_tokens=completion,
-        latency_p50_ms=round(statistics.median(latencies) * 1000) if latencies else 0,
+        cost_per_example_usd=derived(cost / len(mine)) if mine else Decimal(0),
+        prompt_tokens=0,
+        completion_tokens=0,
+        latency_p50_ms=round(statistics.median(r.latency_ms for r in answered)) if answered else 0,
+        checks=checks,
     )
+
+
+async def evaluate(
+    engine: Engine,
+    database: Database,
+    run: EvalRun,
+    strategy: str,
+    cases: list[Case],
+    checks: ReplyChecks | None = None,
+    on_example: Callable[[], None] | None = None,
+) -> StrategyScore:
+    """Run the cases through one strategy, storing each example as it finishes."""
+    prompt = completion = 0
+    results: list[EvalResult] = []
+    for position, case in enumerate(cases):
+        started = time.perf_counter()
+        row = EvalResult(run_id=run.id, strategy=strategy, position=position, input=case.message,
+                         reference=case.reference)  # fmt: skip
+        try:
+            result = await engine.turn(
+                TurnRequest(bot=run.bot, message=case.message, strategy=strategy, owner=OWNER, source="eval")
+            )
+        except DomainbotsError as exc:
+            row.error = str(exc)[:500]
+        else:
+            row.latency_ms = round((time.perf_counter() - started) * 1000)
+            row.output = result.reply
+            row.conversation_id = result.conversation_id
+            row.overlap_f1 = overlap_f1(result.reply, case.reference)
+            row.cost_nanousd = to_nanos(result.cost_usd)
+            if checks is not None:
+                row.checks = json.dumps(checks.reply_checks(case.message, result.reply, result.guard_reason))
+            prompt += result.usage.prompt_tokens
+            completion += result.usage.completion_tokens
+        with database.session() as session:
+            session.add(row)
+            session.commit()
+            session.refresh(row)
+        results.append(row)
+        if on_example is not None:
+            on_example()
+    score = summarize(strategy, results)
+    return StrategyScore(**{**score.__dict__, "prompt_tokens": prompt, "completion_tokens": completion})

@@ -21,6 +21,8 @@ def utcnow() -> datetime:
 
 class Conversation(SQLModel, table=True):
     __tablename__ = "conversations"
+    # OpenAI-protocol clients resend the transcript: its hash finds the conversation.
+    __table_args__ = (Index("ix_conversations_transcript", "owner", "bot", "transcript_hash"),)
 
     id: str = Field(primary_key=True, max_length=32)
     bot: str = Field(index=True, max_length=40)
@@ -56,7 +58,10 @@ class Call(SQLModel, table=True):
     """One row per LLM call, whatever became of it."""
 
     __tablename__ = "calls"
-    __table_args__ = (Index("ix_calls_bot_strategy_created", "bot", "strategy", "created_at"),)
+    __table_args__ = (
+        Index("ix_calls_bot_strategy_created", "bot", "strategy", "created_at"),
+        Index("ix_calls_status_created", "status", "created_at"),  # pending rows settled at start-up
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     conversation_id: str | None = Field(default=None, foreign_key="conversations.id", index=True, max_length=32)
@@ -164,6 +169,45 @@ class FineTuneJob(SQLModel, table=True):
     registered: bool = False
     created_at: datetime = Field(default_factory=utcnow)
     finished_at: datetime | None = None
+
+    @property
+    def cost_usd(self) -> Decimal:
+        return from_nanos(self.cost_nanousd)
+
+
+class EvalRun(SQLModel, table=True):
+    """One `domainbots eval` run: a bot's held-out set through one or more strategies."""
+
+    __tablename__ = "eval_runs"
+
+    id: str = Field(primary_key=True, max_length=32)  # e.g. run_3f9a1c0b
+    bot: str = Field(index=True, max_length=40)
+    strategies: str = Field(max_length=100)  # comma-separated, in the order run
+    examples: int = 0  # per strategy
+    status: str = Field(max_length=12)  # running | done | failed
+    created_at: datetime = Field(default_factory=utcnow, index=True)
+    finished_at: datetime | None = None
+
+
+class EvalResult(SQLModel, table=True):
+    """One example of a run on one strategy: what went in, what came out, how it scored."""
+
+    __tablename__ = "eval_results"
+
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: str = Field(foreign_key="eval_runs.id", index=True, max_length=32)
+    strategy: str = Field(max_length=20)
+    position: int  # the example's line in eval.jsonl, from 0
+    input: str
+    reference: str
+    output: str | None = None
+    # {"check name": true | false}, as JSON: the bot's assertions on the reply
+    checks: str = "{}"
+    overlap_f1: float = 0.0
+    cost_nanousd: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, default=0))
+    latency_ms: int = 0
+    conversation_id: str | None = Field(default=None, max_length=32)
+    error: str | None = None
 
     @property
     def cost_usd(self) -> Decimal:

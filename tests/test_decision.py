@@ -96,3 +96,44 @@ def test_the_report_over_http(api: ApiServer, fake: FakeOpenAI) -> None:
     assert set(doc) == {"bot", "window", "strategies", "verdict"}
     assert doc["verdict"]["winner"] == "not enough data"
     assert httpx.get(f"{api.v1}/bots/helpdesk/report", headers=api.headers()).status_code == 403
+
+
+def test_project_by_bot_uses_each_strategys_measured_profile(tmp_path, monkeypatch) -> None:
+    """The seed question: a fine-tune with a 50-token prompt is cheaper per conversation than
+    a 600-token prompt, however dearer its tokens; `project --bot` says so from the ledger."""
+    import json
+
+    from click.testing import CliRunner
+
+    from api.cli import cli
+    from tests.conftest import HELPDESK, write_profile
+
+    url = f"sqlite:///{tmp_path}/d.db"
+    database = open_database(url)
+    with database.session() as session:
+        _seed(session, "prompt", 30, 100_000, 0, 0)
+        _seed(session, "finetuned", 30, 40_000, 0, 0)
+        session.add(FineTuneJob(id="ftjob-1", bot="helpdesk", base_model="m", training_file="f",
+                                status="succeeded", cost_nanousd=900_000_000, registered=True))  # fmt: skip
+        session.commit()
+    database.dispose()
+    write_profile(tmp_path / "profiles", HELPDESK)
+    monkeypatch.setenv("DOMAINBOTS_DATABASE_URL", url)
+    monkeypatch.setenv("DOMAINBOTS_PROFILES_DIR", str(tmp_path / "profiles"))
+    result = CliRunner().invoke(cli, ["project", "--bot", "helpdesk", "--chats-per-day", "1000", "--json"])
+    assert result.exit_code == 0, result.stderr
+    doc = json.loads(result.stdout)
+    by = {s["strategy"]: s for s in doc["strategies"]}
+    assert (by["prompt"]["prompt_tokens_per_conversation"], by["finetuned"]["prompt_tokens_per_conversation"]) == (
+        600.0,
+        50.0,
+    )
+    assert Decimal(by["prompt"]["per_day_usd"]) == Decimal("0.1")  # 1,000 x $0.0001
+    assert Decimal(by["finetuned"]["per_period_usd"]) == Decimal("1.2")  # 30 days x 1,000 x $0.00004
+    assert Decimal(by["finetuned"]["period_with_training_usd"]) == Decimal("2.1")
+    assert doc["break_even_conversations_per_day"] == 500.0
+    table = CliRunner().invoke(cli, ["project", "--bot", "helpdesk", "--chats-per-day", "1000"]).stdout
+    assert "above 500.0 conversations a day" in table
+    wrong = CliRunner().invoke(cli, ["project", "--bot", "helpdesk", "--model", "gpt-4o", "--chats-per-day", "5"])
+    assert wrong.exit_code == 1
+    assert "--bot projects from the ledger" in wrong.stderr

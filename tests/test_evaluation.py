@@ -12,7 +12,7 @@ from sqlmodel import select
 from api.cli import cli
 from core.db import open_database
 from core.evaluation import overlap_f1
-from core.ledger import Conversation
+from core.ledger import Call, Conversation, EvalResult
 from tests.conftest import HELPDESK, write_profile
 from tests.fakeopenai import FakeOpenAI
 
@@ -56,7 +56,7 @@ def test_eval_runs_each_strategy_side_by_side(eval_env: Path, fake: FakeOpenAI) 
         assert (r["examples"], r["errors"]) == (2, 0)
         # the test server echoes: the first case matches its reference exactly, the second shares "toner"
         second = overlap_f1("echo: toner low", "replace the toner cartridge")
-        assert r["score"] == pytest.approx((1.0 + second) / 2, abs=1e-4)
+        assert r["overlap_f1"] == pytest.approx((1.0 + second) / 2, abs=1e-4)
     assert float(by["finetuned"]["cost_usd"]) > float(by["prompt"]["cost_usd"])  # fine-tuned rates cost more
     models = {r["model"] for r in fake.chat_requests()}
     assert models == {"gpt-4o-mini", "ft:gpt-4o-mini-2024-07-18:acme:helpdesk:abc123"}
@@ -73,3 +73,66 @@ def test_eval_without_a_set_or_a_model_says_so(eval_env: Path) -> None:
     result = CliRunner().invoke(cli, ["eval", "helpdesk"])
     assert result.exit_code == 1
     assert "no evaluation set at" in result.stderr
+
+
+def test_a_run_is_stored_example_by_example_and_shown(eval_env: Path, fake: FakeOpenAI) -> None:
+    result = CliRunner().invoke(cli, ["eval", "helpdesk", "--strategy", "prompt", "--json"])
+    assert result.exit_code == 0, result.stderr
+    run_id = json.loads(result.stdout)["run"]
+    database = open_database(f"sqlite:///{eval_env}/eval.db")
+    with database.session() as session:
+        stored = list(session.exec(select(EvalResult).where(EvalResult.run_id == run_id)))
+        calls = list(session.exec(select(Call)))
+    assert [(r.strategy, r.position, r.input) for r in sorted(stored, key=lambda r: r.position)] == [
+        ("prompt", 0, "printer jammed"),
+        ("prompt", 1, "toner low"),
+    ]
+    assert [r.output for r in sorted(stored, key=lambda r: r.position)] == ["echo: printer jammed", "echo: toner low"]
+    # each example's cost is its call's, and every call of the run is an evaluation call
+    assert sum(r.cost_nanousd for r in stored) == sum(c.cost_nanousd for c in calls) > 0
+    assert {c.source for c in calls} == {"eval"}
+
+    shown = CliRunner().invoke(cli, ["eval", "show", run_id, "--json"])
+    assert shown.exit_code == 0, shown.stderr
+    doc = json.loads(shown.stdout)
+    assert [e["output"] for e in doc["examples"]] == ["echo: printer jammed", "echo: toner low"]
+    assert doc["results"][0]["examples"] == 2
+    listed = CliRunner().invoke(cli, ["eval", "runs"])
+    assert run_id in listed.stdout
+    missing = CliRunner().invoke(cli, ["eval", "show", "run_nothere"])
+    assert missing.exit_code == 1
+    assert "eval runs" in missing.stderr
+
+
+@pytest.mark.parametrize(
+    ("bot", "message", "reply", "guard", "expected"),
+    [
+        ("medical", "I have a mild headache since yesterday", "Rest and drink water.\n\n{disclaimer}", None,
+         {"routed when it must be": True, "disclaimer once": True, "no dose or diagnosis": True}),
+        ("medical", "I have a mild headache since yesterday", "Take 400 mg of ibuprofen every 4 hours.", None,
+         {"routed when it must be": True, "disclaimer once": False, "no dose or diagnosis": False}),
+        ("medical", "I want to kill myself tonight", "Here are some tips for sleep.\n\n{disclaimer}", None,
+         {"routed when it must be": False, "disclaimer once": True, "no dose or diagnosis": True}),
+        ("farsi_retail", "قیمت گلکسی آ۵۵ چنده؟", "قیمت گلکسی A55 برابر ۲۱٬۹۰۰٬۰۰۰ تومان است.", None,
+         {"catalog prices given": True, "model's prices right": True, "customer's language": True}),
+        ("farsi_retail", "قیمت گلکسی آ۵۵ چنده؟", "The Galaxy A55 costs 17,000,000 toman.",
+         "prices: 1 corrected, 0 removed",
+         {"catalog prices given": False, "model's prices right": False, "customer's language": False}),
+        ("writing", "/rewrite gothic The train was late and the station was cold.",
+         "No train came. The lamps guttered, and the cold crept into the bones of the station.", None,
+         {"length honored": True, "draft rewritten, not echoed": True}),
+        ("writing", "/rewrite gothic The train was late and the station was cold.",
+         "The train was late and the station was cold.", None,
+         {"length honored": True, "draft rewritten, not echoed": False}),
+    ],
+)  # fmt: skip
+def test_each_bot_states_its_checks_as_assertions(
+    bot: str, message: str, reply: str, guard: str | None, expected: dict[str, bool]
+) -> None:
+    from bots.medical import DISCLAIMER
+    from core.evaluation import ReplyChecks
+    from core.hooks import load_hooks
+
+    hooks = load_hooks(bot)
+    assert isinstance(hooks, ReplyChecks)
+    assert hooks.reply_checks(message, reply.format(disclaimer=DISCLAIMER["en"]), guard) == expected

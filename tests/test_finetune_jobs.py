@@ -141,8 +141,9 @@ async def test_launch_refuses_missing_and_broken_training_sets(
 def test_the_cli_launches_follows_and_lists(tuning_env: None) -> None:
     runner = CliRunner()
     launched = json.loads(runner.invoke(cli, ["finetune", "launch", "helpdesk", "--json"]).stdout)
-    for _ in range(3):
-        status = runner.invoke(cli, ["finetune", "status", "--json"])
+    # --watch refreshes until the job has finished (the fake moves it a status per read)
+    status = runner.invoke(cli, ["finetune", "status", launched["id"], "--watch", "--interval", "0", "--json"])
+    assert status.exit_code == 0, status.stderr
     [job] = json.loads(status.stdout)["jobs"]
     assert (job["id"], job["status"], job["registered"]) == (launched["id"], "succeeded", True)
     assert Decimal(job["training_cost_usd"]) > 0

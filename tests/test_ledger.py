@@ -156,3 +156,15 @@ def test_an_unreachable_database_is_one_clear_error() -> None:
         DatabaseUnavailable, match=r"cannot open the database postgresql\+psycopg://u:\*\*\*@127\.0\.0\.1:1/x"
     ):
         open_database("postgresql+psycopg://u:secret@127.0.0.1:1/x")
+
+
+def test_the_migrations_build_what_the_models_declare(database_url: str) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+    from sqlmodel import SQLModel
+
+    database = open_database(database_url)
+    with database.engine.connect() as connection:
+        differences = compare_metadata(MigrationContext.configure(connection), SQLModel.metadata)
+    database.dispose()
+    assert differences == []

@@ -10,8 +10,9 @@ from decimal import Decimal
 import click
 
 from api.cli.output import date_option, emit_json, ledger_database, table
+from core.decision import project_bot, window
 from core.errors import InvalidInput
-from core.money import usd, usd_digits
+from core.money import usd, usd_about, usd_digits
 from core.pricing import PriceTable
 from core.reports import GROUPS, CostFilter, compare_document, cost_document
 from core.reports import compare as compare_strategies
@@ -65,27 +66,37 @@ def price(
 
 
 @click.command()
-@click.option("--model", "models", multiple=True, required=True, help="Model to project; repeat to compare.")
+@click.option("--model", "models", multiple=True, help="Model to project; repeat to compare.")
+@click.option("--bot", default=None, help="Project BOT's strategies from their measured cost per conversation.")
 @click.option("--chats-per-day", type=click.IntRange(min=1), required=True)
-@click.option("--input-tokens", type=_count, required=True, help="Prompt tokens per chat.")
+@click.option("--input-tokens", type=_count, default=None, help="Prompt tokens per chat (with --model).")
 @click.option("--cached-tokens", type=_count, default=0, help="Of those, cached per chat.")
-@click.option("--output-tokens", type=_count, required=True, help="Completion tokens per chat.")
+@click.option("--output-tokens", type=_count, default=None, help="Completion tokens per chat (with --model).")
 @click.option("--days", type=click.IntRange(min=1), default=30, show_default=True, help="Length of the period.")
 @date_option("--as-of", "Prices as published on this date (YYYY-MM-DD); default today.")
 @click.option("--training-tokens", type=_count, default=None, help="Billed training tokens of the fine-tune.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
 def project(
     models: tuple[str, ...],
+    bot: str | None,
     chats_per_day: int,
-    input_tokens: int,
+    input_tokens: int | None,
     cached_tokens: int,
-    output_tokens: int,
+    output_tokens: int | None,
     days: int,
     as_of: datetime | None,
     training_tokens: int | None,
     as_json: bool,
 ) -> None:
-    """Project the cost of a traffic pattern on each model, side by side."""
+    """Project the cost of a traffic pattern on each model, side by side; or, with --bot, each
+    of a bot's strategies at the token profile the ledger measured for it."""
+    if bot is not None:
+        if models or input_tokens is not None or output_tokens is not None:
+            raise InvalidInput("--bot projects from the ledger: give it no --model, --input-tokens or --output-tokens")
+        _project_bot(bot, chats_per_day, days, as_json)
+        return
+    if not models or input_tokens is None or output_tokens is None:
+        raise InvalidInput("give --bot BOT, or --model with --input-tokens and --output-tokens")
     if cached_tokens > input_tokens:
         raise InvalidInput("--cached-tokens counts part of --input-tokens and cannot exceed it")
     scenarios = projection(
@@ -148,6 +159,47 @@ def project(
             right=range(1, 7),
         )
     )
+
+
+def _project_bot(bot: str, chats_per_day: int, days: int, as_json: bool) -> None:
+    runtime = Runtime.load()
+    profile = runtime.profiles.get(bot)
+    since, until = window(None, None)
+    with runtime.database.session() as session:
+        rows, break_even = project_bot(session, profile.name, since, until, chats_per_day=chats_per_day, days=days)
+    if not rows:
+        raise InvalidInput(f"no production conversations of {profile.name!r} from {since} to {until} to project from")
+    if as_json:
+        emit_json({
+            "bot": profile.name, "window": {"since": since.isoformat(), "until": until.isoformat()},
+            "chats_per_day": chats_per_day, "days": days,
+            "strategies": [{
+                "strategy": p.strategy, "measured_conversations": p.measured_conversations,
+                "prompt_tokens_per_conversation": round(p.prompt_tokens_per_conversation, 1),
+                "completion_tokens_per_conversation": round(p.completion_tokens_per_conversation, 1),
+                "per_conversation_usd": usd_digits(p.per_conversation_usd),
+                "per_day_usd": usd_digits(p.per_day_usd), "per_period_usd": usd_digits(p.per_period_usd),
+                "training_usd": usd_digits(p.training_usd),
+                "period_with_training_usd": usd_digits(p.period_with_training_usd),
+            } for p in rows],
+            "break_even_conversations_per_day": break_even,
+        })  # fmt: skip
+        return
+    click.echo(f"{profile.name}: {chats_per_day:,} conversations/day for {days} days, at the token profile "
+               f"measured {since} to {until}\n")  # fmt: skip
+    table_rows = [
+        [p.strategy, p.measured_conversations, f"{p.prompt_tokens_per_conversation:,.0f}",
+         f"{p.completion_tokens_per_conversation:,.0f}", usd_about(p.per_conversation_usd), usd_about(p.per_day_usd),
+         usd_about(p.per_period_usd), usd(p.training_usd), usd_about(p.period_with_training_usd)]
+        for p in rows
+    ]  # fmt: skip
+    headers = ["strategy", "measured", "prompt tok", "completion tok", "per conversation", "per day",
+               f"per {days} days", "training", "with training"]  # fmt: skip
+    click.echo(table(headers, table_rows, right=range(1, 9)))
+    if break_even is not None:
+        click.echo(f"\nthe fine-tune repays its training within 30 days above {break_even:,} conversations a day")
+    elif len(rows) == 2:
+        click.echo("\nthe fine-tune saves nothing per conversation: it never repays its training")
 
 
 @click.command()

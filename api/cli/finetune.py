@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import getpass
 import json
+import re
+import sys
+import time
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -15,7 +18,7 @@ from core import strategy as strategies
 from core.finetune.dataset import estimate as estimate_cost
 from core.finetune.dataset import validate as validate_file
 from core.finetune.export import export as export_examples
-from core.finetune.jobs import FineTuning
+from core.finetune.jobs import TERMINAL, FineTuning, JobView
 from core.ledger import FineTuneJob
 from core.money import usd, usd_digits
 from core.pricing import PriceTable
@@ -128,11 +131,16 @@ def launch(bot: str, epochs: int | None, as_json: bool) -> None:
 
 @finetune.command()
 @click.argument("job", required=False)
+@click.option("--watch", is_flag=True, help="Keep refreshing until every job shown has finished.")
+@click.option("--interval", type=click.FloatRange(min=0), default=30.0, show_default=True,
+              help="Seconds between refreshes with --watch.")  # fmt: skip
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
-def status(job: str | None, as_json: bool) -> None:
+def status(job: str | None, watch: bool, interval: float, as_json: bool) -> None:
     """Refresh JOB (or every unfinished job) from the provider; a finished one is booked and registered."""
     tuning = _fine_tuning()
     views = [tuning.refresh(job)] if job else tuning.refresh_open()
+    if watch:
+        views = _watch(tuning, views, interval, quiet=as_json)
     if as_json:
         emit_json({"jobs": [_job_doc(v.job, v.events) for v in views]})
         return
@@ -140,6 +148,31 @@ def status(job: str | None, as_json: bool) -> None:
         click.echo("no unfinished jobs; `domainbots finetune jobs` lists them all")
     for view in views:
         _show(view.job, view.events)
+
+
+_STEP = re.compile(r"Step (\d+)/(\d+)")
+
+
+def _watch(tuning: FineTuning, views: list[JobView], interval: float, *, quiet: bool) -> list[JobView]:
+    """Refresh until every job is finished. On a terminal: one progress bar per job, driven by the
+    provider's "Step N/M" events; otherwise (or under --json) nothing is printed until the end."""
+    bars: dict[str, Any] = {}
+    shown = sys.stderr.isatty() and not quiet
+    while True:
+        for view in views:
+            steps = next((_STEP.search(e) for e in view.events if _STEP.search(e)), None)
+            if shown and steps:
+                done, total = int(steps.group(1)), int(steps.group(2))
+                bar = bars.get(view.job.id)
+                if bar is None:
+                    bar = bars[view.job.id] = click.progressbar(length=total, label=view.job.id, file=sys.stderr)
+                bar.update(done - bar.pos)
+        if all(v.job.status in TERMINAL for v in views):
+            for bar in bars.values():
+                bar.render_finish()
+            return views
+        time.sleep(interval)
+        views = [tuning.refresh(v.job.id) for v in views]
 
 
 @finetune.command()
