@@ -28,7 +28,7 @@ from bots.catalog import Catalog, Product
 from bots.price_guard import PriceGuard
 from bots.toman import ambiguous_amounts, delivery_date, format_toman, jalali, persian_digits, tehran_today
 from core.hooks import PassThrough, Turn
-from core.language import detect, fold_digits, persian, warm_up
+from core.language import detect, persian, warm_up
 
 TEXTS = yaml.safe_load(files("bots").joinpath("data/farsi_retail.yaml").read_text(encoding="utf-8"))
 _ASKS_PRICE = re.compile("|".join(TEXTS["asks_price"]), re.IGNORECASE)
@@ -101,18 +101,19 @@ class FarsiRetailBot(PassThrough):
         context.append(TEXTS["reply_in"].format(language=TEXTS["languages"][language]))
         turn.context.extend(context)
 
-    def reply_checks(self, message: str, reply: str, guard_reason: str | None) -> dict[str, bool]:
-        """What `domainbots eval` asserts of a reply (core.evaluation.ReplyChecks): the asked
-        products' catalog prices reach the customer, the model's own figures needed no
-        correcting, and the reply speaks the customer's language."""
-        asked = self.catalog.lookup(message).products
+    def reply_checks(self, message: str, reply: str, guard_reason: str | None, reference: str) -> dict[str, bool]:
+        """What `domainbots eval` asserts of a reply (core.evaluation.ReplyChecks): asked for a
+        price, the customer gets each product's catalog price; the model's own figures needed no
+        correcting by the guard; the reply speaks the customer's language."""
         language = detect(message)
-        figures = set(re.findall(r"\d+", fold_digits(reply).replace(",", "").replace("٬", "")))
-        return {
-            "catalog prices given": all(str(p.price_toman) in figures for p in asked),
-            "model's prices right": guard_reason is None or not guard_reason.startswith("prices"),
+        checks = {
+            "model's prices right": not (guard_reason or "").startswith("prices"),
             "customer's language": detect(reply, default=language) == language,
         }
+        if _ASKS_PRICE.search(message):
+            stated = {figure.toman for figure in self.prices.figures(reply)}
+            checks["catalog prices given"] = all(p.price_toman in stated for p in self.catalog.lookup(message).products)
+        return checks
 
     def finish(self, turn: Turn, reply: str) -> str:
         products: list[Product] = turn.notes.get("products", [])

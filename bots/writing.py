@@ -80,7 +80,7 @@ def trim_draft(draft: str, budget: int, model: str) -> str:
 
 
 class WritingBot(PassThrough):
-    def reply_checks(self, message: str, reply: str, guard_reason: str | None) -> dict[str, bool]:
+    def reply_checks(self, message: str, reply: str, guard_reason: str | None, reference: str) -> dict[str, bool]:
         """What `domainbots eval` asserts of a reply (core.evaluation.ReplyChecks): a rewrite
         keeps about the draft's length and changes it; other modes keep to the default length."""
         parsed = parse(message)
@@ -94,8 +94,12 @@ class WritingBot(PassThrough):
                 "draft rewritten, not echoed": " ".join(reply.split()) != " ".join(parsed.text.split()),
             }
         data = _settings()
-        target = re.search(r"\d+", data["lengths"][data["default_length"]])  # "about 250 words"
-        return {"length honored": target is None or words <= 2 * int(target.group())}
+        # a length the writer names ("a 1,000-word story") wins over the default ("about 250 words")
+        named = re.search(r"(\d[\d,]*)[\s-]*words?", parsed.text) or re.search(
+            r"\d+", data["lengths"][data["default_length"]]
+        )
+        target = int(named.group(1 if named.re.groups else 0).replace(",", "")) if named else None
+        return {"length honored": target is None or words <= 2 * target}
 
     def guard(self, turn: Turn) -> GuardReply | None:
         parsed = parse(turn.message)

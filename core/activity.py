@@ -73,7 +73,16 @@ def daily_spend(session: Session, since: date, until: date) -> list[DaySpend]:
 
 
 def recent_conversations(session: Session, limit: int = 20) -> list[RecentConversation]:
-    """The newest production conversations that reached the ledger, with their calls and cost."""
+    """The newest production conversations that reached the ledger, with their calls and cost.
+    The newest are chosen first (on the created_at index), then only their calls are summed."""
+    production = select(Call.id).where(Call.conversation_id == Conversation.id, Call.source == "production")
+    newest = (
+        select(Conversation.id)
+        .where(production.exists())
+        .order_by(col(Conversation.created_at).desc(), col(Conversation.id))
+        .limit(limit)
+        .subquery()
+    )
     rows: Any = session.exec(
         select(
             Conversation.id,
@@ -83,10 +92,9 @@ def recent_conversations(session: Session, limit: int = 20) -> list[RecentConver
             *_calls_and_nanos(),
         )
         .join(Call, col(Call.conversation_id) == col(Conversation.id))
-        .where(Call.source == "production")
+        .where(Call.source == "production", col(Conversation.id).in_(select(newest.c.id)))
         .group_by(col(Conversation.id), col(Conversation.bot), col(Conversation.strategy), col(Conversation.created_at))
         .order_by(col(Conversation.created_at).desc(), col(Conversation.id))
-        .limit(limit)
     )
     return [
         RecentConversation(

@@ -130,6 +130,13 @@ def _verdict(sides: dict[str, _Side]) -> dict[str, Any]:
     p_cost, t_cost = prompt.with_training, tuned.with_training
     assert p_cost is not None
     assert t_cost is not None
+    if p_cost == t_cost:
+        return {
+            "winner": "prompt",
+            "reason": f"both cost {usd_about(p_cost)} per conversation with training and users rated them alike; "
+            "the prompt needs no fine-tune to maintain.",
+            "break_even_conversations_per_day": break_even,
+        }
     (cheaper, low), (_, high) = sorted([(tuned, t_cost), (prompt, p_cost)], key=lambda pair: pair[1])
     times = f"{high / low:.2f}x" if low else "infinitely"
     return {

@@ -463,6 +463,7 @@ class Engine:
             call_id=call_id,
             status=call.status,
             usage_source=call.usage_source,  # type: ignore[arg-type]
+            guard_reason=plan.turn.guard_reason,  # what finish() changed in the model's reply, and why
         )
 
     # -- moderation -------------------------------------------------------------

@@ -24,14 +24,14 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
-from sqlmodel import col, select
+from sqlalchemy import func
+from sqlmodel import Session, col, select
 
 from core.db import Database
 from core.engine import Engine, TurnRequest
 from core.errors import DomainbotsError, InvalidInput, NotFound
-from core.ledger import EvalResult, EvalRun, utcnow
+from core.ledger import Call, EvalResult, EvalRun, utcnow
 from core.money import derived
-from core.pricing import to_nanos
 
 OWNER = "eval"
 
@@ -44,8 +44,10 @@ class Case:
 
 @runtime_checkable
 class ReplyChecks(Protocol):
-    def reply_checks(self, message: str, reply: str, guard_reason: str | None) -> dict[str, bool]:
-        """Named assertions about a delivered reply: {"no dose": True, ...}."""
+    def reply_checks(self, message: str, reply: str, guard_reason: str | None, reference: str) -> dict[str, bool]:
+        """Named assertions about a delivered reply ({"no dose": True, ...}). ``guard_reason``
+        says what the bot changed in the model's reply (so a check can judge the model), and
+        ``reference`` is the set's answer (so a check can know what was expected)."""
         ...
 
 
@@ -90,6 +92,23 @@ def load_cases(path: Path, limit: int | None = None) -> list[Case]:
         if users and answers:
             cases.append(Case(users[-1], answers[-1]))
     return cases[:limit] if limit else cases
+
+
+def _conversation_of(database: Database, call_id: int | None) -> str | None:
+    if call_id is None:
+        return None
+    with database.session() as session:
+        call = session.get(Call, call_id)
+        return call.conversation_id if call is not None else None
+
+
+def _billed(session: Session, conversation_id: str | None) -> int:
+    if conversation_id is None:
+        return 0
+    total = session.exec(
+        select(func.coalesce(func.sum(Call.cost_nanousd), 0)).where(Call.conversation_id == conversation_id)
+    ).one()
+    return int(total)
 
 
 def start_run(database: Database, bot: str, strategies: list[str], examples: int) -> EvalRun:
@@ -176,17 +195,21 @@ async def evaluate(
             )
         except DomainbotsError as exc:
             row.error = str(exc)[:500]
+            row.conversation_id = _conversation_of(database, getattr(exc, "call_id", None))
         else:
             row.latency_ms = round((time.perf_counter() - started) * 1000)
             row.output = result.reply
             row.conversation_id = result.conversation_id
             row.overlap_f1 = overlap_f1(result.reply, case.reference)
-            row.cost_nanousd = to_nanos(result.cost_usd)
             if checks is not None:
-                row.checks = json.dumps(checks.reply_checks(case.message, result.reply, result.guard_reason))
+                row.checks = json.dumps(
+                    checks.reply_checks(case.message, result.reply, result.guard_reason, case.reference)
+                )
             prompt += result.usage.prompt_tokens
             completion += result.usage.completion_tokens
         with database.session() as session:
+            # what the ledger billed for the example: every attempt, retries and cut ones too
+            row.cost_nanousd = _billed(session, row.conversation_id)
             session.add(row)
             session.commit()
             session.refresh(row)

@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import update
+from sqlalchemy import insert, update
 from sqlmodel import Session, col, select
 
 from core.db import Database
@@ -108,11 +108,10 @@ class Store:
                 self.database.lock(session, f"budget:{call.bot}")
                 reserve(session)
             if is_new and session.get(Conversation, conversation.id) is None:
-                session.add(conversation)
-                session.flush()
-            session.add(call)
+                session.execute(insert(Conversation).values(**_row(conversation)))
+            # Core INSERT ... RETURNING: the ORM's unit of work costs more than the write itself here
+            call.id = session.execute(insert(Call).values(**_row(call)).returning(col(Call.id))).scalar_one()
             session.commit()
-            assert call.id is not None
             return call.id
 
     def settle(
@@ -128,7 +127,7 @@ class Store:
             # UPDATEs by primary key: merge() would read each row back first
             session.execute(update(Call).where(col(Call.id) == call.id).values(**_settled(call)))
             for extra in extra_calls:
-                session.add(extra)
+                session.execute(insert(Call).values(**_row(extra)))
             if conversation is not None:
                 conversation.updated_at = utcnow()
                 session.execute(
@@ -141,15 +140,20 @@ class Store:
                         updated_at=conversation.updated_at,
                     )
                 )
-            for text in texts:
-                session.add(
-                    Message(
-                        conversation_id=call.conversation_id or (conversation.id if conversation else ""),
-                        role=text.role,
-                        content=text.content,
-                        call_id=call.id if text.role == "assistant" else None,
-                        guard_reason=text.guard_reason,
-                    )
+            if texts:
+                session.execute(
+                    insert(Message),
+                    [
+                        {
+                            "conversation_id": call.conversation_id or (conversation.id if conversation else ""),
+                            "role": text.role,
+                            "content": text.content,
+                            "call_id": call.id if text.role == "assistant" else None,
+                            "guard_reason": text.guard_reason,
+                            "created_at": utcnow(),
+                        }
+                        for text in texts
+                    ],
                 )
             session.commit()
 
@@ -181,3 +185,8 @@ _SETTLED = (
 
 def _settled(call: Call) -> dict[str, object]:
     return {name: getattr(call, name) for name in _SETTLED}
+
+
+def _row(model: Conversation | Call) -> dict[str, object]:
+    """A new row's columns for a Core INSERT (the database assigns an unset id)."""
+    return model.model_dump(exclude={"id"} if model.id is None else set())

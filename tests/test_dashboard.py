@@ -155,3 +155,23 @@ def test_a_forged_cookie_is_refused(api: ApiServer) -> None:
     assert r.status_code == 200
     assert 'id="signin"' in r.text
     assert 'id="spend"' not in r.text
+
+
+def test_odd_cookies_and_windows_get_clear_answers(api: ApiServer) -> None:
+    from api.dashboard import session
+
+    huge = httpx.get(f"{api.base_url}/dashboard", cookies={"domainbots_session": "ab12." + "9" * 5000 + ".00"})
+    assert huge.status_code == 200
+    assert 'id="signin"' in huge.text
+    with api.runtime.database.session() as db:
+        admin = db.exec(select(ApiKey).where(ApiKey.name == "test-admin")).one()
+    cookies = {"domainbots_session": session.token_for(admin)}
+    assert 'id="spend"' in httpx.get(f"{api.base_url}/dashboard", cookies=cookies).text
+    for params in ({"since": "2020-01-01", "until": "2026-01-01"}, {"until": "9999-12-31"}, {"since": "2026-02-01",
+                   "until": "2026-01-01"}):  # fmt: skip
+        r = httpx.get(f"{api.base_url}/dashboard", params=params, cookies=cookies)
+        assert r.status_code == 422, params
+        assert "give a window of 1 to 366 days" in r.text
+    # a session whose expiry lies beyond what a sign-in gives is no session
+    forged = session.token_for(admin, now=10**10)
+    assert 'id="signin"' in httpx.get(f"{api.base_url}/dashboard", cookies={"domainbots_session": forged}).text

@@ -136,4 +136,4 @@ def test_project_by_bot_uses_each_strategys_measured_profile(tmp_path, monkeypat
     assert "above 500.0 conversations a day" in table
     wrong = CliRunner().invoke(cli, ["project", "--bot", "helpdesk", "--model", "gpt-4o", "--chats-per-day", "5"])
     assert wrong.exit_code == 1
-    assert "--bot projects from the ledger" in wrong.stderr
+    assert "--bot projects from the ledger's measured costs: drop --model" in wrong.stderr

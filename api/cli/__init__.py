@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from api.cli import bots, chat, costs, db, evaluate, finetune, keys, report, serve, tokens
+from api.cli import bots, chat, costs, db, evaluate, finetune, keys, profiles, report, serve, tokens
 from core.errors import DomainbotsError, UnknownBot
 
 
@@ -33,7 +33,7 @@ def cli(ctx: click.Context, debug: bool) -> None:
     ctx.obj["debug"] = debug
 
 
-for module in (serve, chat, bots, costs, report, keys, finetune, evaluate, tokens, db):
+for module in (serve, chat, bots, costs, report, keys, finetune, evaluate, profiles, tokens, db):
     for command in module.COMMANDS:
         cli.add_command(command)
 

@@ -10,7 +10,7 @@ from decimal import Decimal
 import click
 
 from api.cli.output import date_option, emit_json, ledger_database, table
-from core.decision import project_bot, window
+from core.decision import BREAK_EVEN_DAYS, project_bot, window
 from core.errors import InvalidInput
 from core.money import usd, usd_about, usd_digits
 from core.pricing import PriceTable
@@ -91,8 +91,11 @@ def project(
     """Project the cost of a traffic pattern on each model, side by side; or, with --bot, each
     of a bot's strategies at the token profile the ledger measured for it."""
     if bot is not None:
-        if models or input_tokens is not None or output_tokens is not None:
-            raise InvalidInput("--bot projects from the ledger: give it no --model, --input-tokens or --output-tokens")
+        given = [name for name, value in (("--model", models), ("--input-tokens", input_tokens),
+                 ("--output-tokens", output_tokens), ("--cached-tokens", cached_tokens), ("--as-of", as_of),
+                 ("--training-tokens", training_tokens)) if value]  # fmt: skip
+        if given:
+            raise InvalidInput(f"--bot projects from the ledger's measured costs: drop {', '.join(given)}")
         _project_bot(bot, chats_per_day, days, as_json)
         return
     if not models or input_tokens is None or output_tokens is None:
@@ -197,7 +200,8 @@ def _project_bot(bot: str, chats_per_day: int, days: int, as_json: bool) -> None
                f"per {days} days", "training", "with training"]  # fmt: skip
     click.echo(table(headers, table_rows, right=range(1, 9)))
     if break_even is not None:
-        click.echo(f"\nthe fine-tune repays its training within 30 days above {break_even:,} conversations a day")
+        days_text = f"{BREAK_EVEN_DAYS} days"
+        click.echo(f"\nthe fine-tune repays its training within {days_text} above {break_even:,} conversations a day")
     elif len(rows) == 2:
         click.echo("\nthe fine-tune saves nothing per conversation: it never repays its training")
 

@@ -28,10 +28,12 @@ from core.runtime import Runtime
 class _DefaultRun(click.Group):
     """`eval BOT` runs the set; `eval runs` and `eval show RUN` read stored runs."""
 
-    def resolve_command(self, ctx: click.Context, args: list[str]) -> Any:
-        if args and args[0] not in self.commands and not args[0].startswith("-"):
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        # the first word that is no option names a subcommand or, failing that, the bot to run
+        first = next((a for a in args if not a.startswith("-")), None)
+        if first is not None and first not in self.commands:
             args = ["run", *args]
-        return super().resolve_command(ctx, args)
+        return super().parse_args(ctx, args)
 
 
 def _score_doc(s: StrategyScore) -> dict[str, Any]:

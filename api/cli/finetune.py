@@ -172,7 +172,7 @@ def _watch(tuning: FineTuning, views: list[JobView], interval: float, *, quiet: 
                 bar.render_finish()
             return views
         time.sleep(interval)
-        views = [tuning.refresh(v.job.id) for v in views]
+        views = [v if v.job.status in TERMINAL else tuning.refresh(v.job.id) for v in views]
 
 
 @finetune.command()

@@ -2,15 +2,55 @@
 
 from __future__ import annotations
 
+import logging
 import os
+import shutil
+import socket
 import tempfile
+from pathlib import Path
 
 import click
 import uvicorn
+from uvicorn.supervisors import Multiprocess
 
 from core import keys
+from core.errors import DomainbotsError
+from core.hooks import available_bots
+from core.pricing import PriceTable
+from core.profiles import load_profiles
 from core.providers import check_provider
 from core.runtime import Runtime
+
+logger = logging.getLogger("domainbots.serve")
+
+
+def snapshot(source: Path) -> Path:
+    """The profiles in ``source``, validated, copied where an edit cannot reach them: workers
+    load this copy, so a profile broken on disk cannot stop a worker that (re)starts."""
+    load_profiles(source, PriceTable.load(), available_bots())  # raises, naming the file and field
+    copy = Path(tempfile.mkdtemp(prefix="domainbots-profiles-"))
+    for path in [*source.glob("*.yaml"), *source.glob("*.yml")]:
+        shutil.copy2(path, copy / path.name)
+    return copy
+
+
+class _ValidatedReload(Multiprocess):
+    """uvicorn's worker supervisor; SIGHUP re-validates the profiles before any worker restarts,
+    and keeps the last good set (and the running workers) when the new one is broken."""
+
+    def __init__(self, config: uvicorn.Config, sockets: list[socket.socket], source: Path) -> None:
+        super().__init__(config, sockets=sockets)
+        self.source = source
+
+    def handle_hup(self) -> None:
+        try:
+            fresh = snapshot(self.source)
+        except DomainbotsError as exc:
+            logger.error("SIGHUP: profiles not reloaded, the last good set stays in service: %s", exc)
+            return
+        os.environ["DOMAINBOTS_PROFILES_DIR"] = str(fresh)  # what the replacement workers load
+        logger.info("SIGHUP: profiles in %s valid; restarting workers", self.source)
+        super().handle_hup()
 
 
 @click.command()
@@ -40,17 +80,19 @@ def serve(host: str, port: int, workers: int, access_log: bool) -> None:
         click.echo(f"  {created.secret}", err=True)
     else:
         click.echo("  keys: `domainbots keys create --name NAME --scope chat|admin` makes one", err=True)
-    if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    source = runtime.settings.profiles_dir.resolve()
+    os.environ["DOMAINBOTS_PROFILES_DIR"] = str(snapshot(source))
+    if workers == 1:
+        uvicorn.run("api.app:create_app", factory=True, host=host, port=port, log_level="info", access_log=access_log)
+        return
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="domainbots-metrics-")
-    uvicorn.run(
-        "api.app:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level="info",
+    click.echo(f"  profiles: kill -HUP {os.getpid()} re-validates {source} and restarts the workers", err=True)
+    config = uvicorn.Config(
+        "api.app:create_app", factory=True, host=host, port=port, workers=workers, log_level="info",
         access_log=access_log,
-    )
+    )  # fmt: skip
+    _ValidatedReload(config, sockets=[config.bind_socket()], source=source).run()
 
 
 COMMANDS = [serve]

@@ -26,6 +26,7 @@ from core.money import usd, usd_about
 from core.runtime import Runtime
 
 router = APIRouter(include_in_schema=False)
+MAX_DAYS = 366  # a chart of a day per bar: a year at most
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 # `usd`: exact, for ledger sums; `usd_about`: 3 significant digits, for derived per-conversation figures
 # (the exact value stays in the cell's title and data-usd).
@@ -57,9 +58,13 @@ def dashboard(request: Request, runtime: RuntimeDep, since: date | None = None, 
     admin = session.admin_of(runtime.database, request.cookies.get(session.COOKIE))
     if admin is None:
         return _signin(request)
-    start, end = window(since, until)
-    if start > end:
-        return _render(request, "error.html", {"error": f"since ({start}) is after until ({end})"}, 422)
+    try:
+        start, end = window(since, until)
+    except OverflowError:
+        start, end = date.max, date.min
+    if start > end or (end - start).days >= MAX_DAYS or end >= date.max - timedelta(days=1):
+        problem = f"show from {since or 'since'} to {until or 'until'}: give a window of 1 to {MAX_DAYS} days"
+        return _render(request, "error.html", {"error": problem}, 422)
     return _render(request, "dashboard.html", {"admin": admin.name, **_figures(runtime, start, end)})
 
 

@@ -1,8 +1,10 @@
 """The dashboard's sign-in: an admin key exchanged for a session cookie.
 
 The cookie never holds the key. It holds ``<key id>.<expiry>.<mac>``, the MAC keyed with
-the key's stored hash (a value only the server has), so any worker can check it without
-shared session state, and revoking the key ends its sessions at once. The cookie is
+the key's stored hash (a value only the server and its database have), so any worker can
+check it without shared session state, and revoking the key ends its sessions at once.
+The session reads the dashboard only (the cookie's path), never the API, which wants a
+bearer key: whoever could forge one from a copy of the database has that data already. The cookie is
 HttpOnly (no script reads it), SameSite=Strict (no other site's page can send it, which
 also stops cross-site form posts) and Secure over HTTPS.
 """
@@ -38,7 +40,10 @@ def admin_of(database: Database, token: str | None, now: float | None = None) ->
     if not token or not token.isascii() or not token.isprintable():
         return None
     parts = token.split(".")
-    if len(parts) != 3 or not parts[1].isdigit() or int(parts[1]) < (now or time.time()):
+    if len(parts) != 3 or not parts[1].isdigit() or len(parts[1]) > 12:
+        return None
+    moment = now or time.time()
+    if not moment <= int(parts[1]) <= moment + LIFETIME:  # expired, or an expiry no sign-in gives
         return None
     key = keys.by_id(database, parts[0])
     if key is None or key.scope != "admin":
