@@ -10,6 +10,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from api.problems import ApiProblem
 from core import keys
 from core.ledger import ApiKey
+from core.rate_limits import RateLimits
 
 _bearer = HTTPBearer(auto_error=False, description="An API key: `domainbots keys create --name NAME --scope chat`")
 _CHALLENGE = {"WWW-Authenticate": "Bearer"}
@@ -38,6 +39,13 @@ def admin_key(key: Annotated[ApiKey, Depends(authenticated)]) -> ApiKey:
 
 ChatKey = Annotated[ApiKey, Depends(chat_key)]
 AdminKey = Annotated[ApiKey, Depends(admin_key)]
+
+
+def limits_of(key: ApiKey) -> RateLimits | None:
+    """The key's own rate limits, checked by the engine before each model call."""
+    if key.requests_per_minute is None and key.tokens_per_minute is None:
+        return None
+    return RateLimits(key.id, key.requests_per_minute, key.tokens_per_minute)
 
 
 def owner_of(key: ApiKey) -> str | None:

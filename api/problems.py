@@ -26,6 +26,7 @@ from core.errors import (
     ProviderBusy,
     ProviderError,
     ProviderTimeout,
+    RateLimited,
     StrategyUnavailable,
     UnknownBot,
     UnsupportedParameter,
@@ -42,6 +43,7 @@ _STATUS: list[tuple[type[DomainbotsError], int]] = [
     (InvalidInput, 422),
     (StrategyUnavailable, 409),
     (BudgetExceeded, 402),
+    (RateLimited, 429),
     (ProviderBusy, 503),
     (ProviderTimeout, 504),
     (ProviderError, 502),
@@ -134,7 +136,7 @@ def status_of(exc: DomainbotsError) -> int:
 
 
 def retry_headers(exc: DomainbotsError) -> dict[str, str] | None:
-    if isinstance(exc, ProviderBusy):
+    if isinstance(exc, ProviderBusy | RateLimited):
         return {"Retry-After": str(exc.retry_after)}
     if isinstance(exc, ProviderError) and exc.status == 429:
         return {"Retry-After": str(max(1, math.ceil(exc.retry_after or 1)))}

@@ -55,7 +55,8 @@ class Database:
                 f"DOMAINBOTS_DATABASE_URL {url!r} is not a database URL; expected e.g. "
                 "sqlite:///./domainbots.db or postgresql+psycopg://user@host/dbname"
             ) from None
-        kwargs: dict[str, Any] = {}
+        # Errors never echo statement parameters (message text, ids) into logs.
+        kwargs: dict[str, Any] = {"hide_parameters": True}
         if self.is_sqlite:
             kwargs["connect_args"] = {"timeout": 10}
         else:

@@ -20,7 +20,7 @@ from typing import Any
 
 from sqlmodel import Session
 
-from core import budget, language
+from core import budget, language, rate_limits
 from core import strategy as strategies
 from core.context import build_messages
 from core.db import Database
@@ -31,6 +31,7 @@ from core.messages import ChatMessage
 from core.pricing import Price, PriceTable, to_nanos
 from core.profiles import Profile, Profiles
 from core.providers.base import ChatRequest, Completion, Delta, Moderates, Moderation, Provider
+from core.rate_limits import RateLimits
 from core.redaction import redact
 from core.store import Store, StoredText
 from core.tokens import Tokenizer, tokenizer_for
@@ -64,6 +65,8 @@ class TurnRequest:
     sampling: tuple[tuple[str, Any], ...] = ()
     request_id: str | None = None
     source: str = "production"  # or "eval" (core/evaluation.py)
+    # The asking key's own limits (requests and tokens a minute), when it has any.
+    limits: RateLimits | None = None
 
 
 @dataclass(frozen=True)
@@ -99,6 +102,7 @@ class PreparedTurn:
     # The client's transcript before this turn, when it sends one (see TurnRequest.transcript).
     transcript: tuple[ChatMessage, ...] | None = None
     source: str = "production"
+    limits: RateLimits | None = None
 
 
 class Engine:
@@ -223,6 +227,7 @@ class Engine:
             request_id=request.request_id,
             transcript=request.history if request.transcript else None,
             source=request.source,
+            limits=request.limits,
         )
         if plan.guard is not None:
             return plan
@@ -298,14 +303,15 @@ class Engine:
             request_id=plan.request_id,
             source=plan.source,
         )
-        reserve = None
+        # Checked in the transaction that writes the row, each under its own lock.
+        checks: dict[str, Callable[[Session], None]] = {}
         if plan.profile.budget is not None:
             profile = plan.profile
-
-            def reserve(session: Session) -> None:
-                budget.reserve(session, profile, call.cost_nanousd)
-
-        call.id = self.store.open_call(conversation=plan.conversation, is_new=plan.is_new, call=call, reserve=reserve)
+            checks[f"budget:{profile.name}"] = lambda session: budget.reserve(session, profile, call.cost_nanousd)
+        limits = plan.limits
+        if limits is not None and attempt == 1:  # a retry is the same request
+            checks[f"rate:{limits.key_id}"] = lambda session: rate_limits.check(session, limits, prompt)
+        call.id = self.store.open_call(conversation=plan.conversation, is_new=plan.is_new, call=call, checks=checks)
         plan.is_new = False  # the conversation is in the database from now on
         return call
 

@@ -99,6 +99,14 @@ class BudgetExceeded(DomainbotsError):
         self.budget_usd = budget_usd
 
 
+class RateLimited(DomainbotsError):
+    """An API key's own limit (requests or tokens a minute) is reached; retry after a pause."""
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(f"{message}; retry in {retry_after} s (`domainbots keys limit` sets the limits)")
+        self.retry_after = retry_after
+
+
 class ProviderBusy(ProviderError):
     """The model is at its queue bound; the caller should retry after a pause."""
 

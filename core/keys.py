@@ -35,7 +35,14 @@ def _digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def create(database: Database, name: str, scope: str) -> CreatedKey:
+def create(
+    database: Database,
+    name: str,
+    scope: str,
+    *,
+    requests_per_minute: int | None = None,
+    tokens_per_minute: int | None = None,
+) -> CreatedKey:
     if scope not in SCOPES:
         raise InvalidInput(f"scope must be one of {', '.join(SCOPES)}, not {scope!r}")
     name = name.strip()
@@ -46,7 +53,14 @@ def create(database: Database, name: str, scope: str) -> CreatedKey:
             raise InvalidInput(f"an active key is already named {name!r}; revoke it or pick another name")
         key_id = secrets.token_hex(4)
         full = f"{PREFIX}_{key_id}_{secrets.token_urlsafe(32)}"
-        key = ApiKey(id=key_id, name=name, scope=scope, secret_sha256=_digest(full))
+        key = ApiKey(
+            id=key_id,
+            name=name,
+            scope=scope,
+            secret_sha256=_digest(full),
+            requests_per_minute=_limit(requests_per_minute, "--rpm"),
+            tokens_per_minute=_limit(tokens_per_minute, "--tpm"),
+        )
         session.add(key)
         session.commit()
         return CreatedKey(key=key, secret=full)
@@ -95,6 +109,28 @@ def _check(key: ApiKey | None, presented: str) -> ApiKey | None:
 def listing(database: Database) -> list[ApiKey]:
     with database.session() as session:
         return list(session.exec(select(ApiKey).order_by(col(ApiKey.created_at))))
+
+
+def _limit(value: int | None, option: str) -> int | None:
+    if value is not None and value < 1:
+        raise InvalidInput(f"{option} must be at least 1 (leave it out for no limit)")
+    return value
+
+
+def set_limits(
+    database: Database, name: str, *, requests_per_minute: int | None, tokens_per_minute: int | None
+) -> ApiKey:
+    """A key's rate limits from now on (None: unlimited); every worker applies them within KEY_TTL."""
+    with database.session() as session:
+        key = session.exec(select(ApiKey).where(ApiKey.name == name, col(ApiKey.revoked_at).is_(None))).first()
+        if key is None:
+            raise NotFound(f"no active key named {name!r}; `domainbots keys list` shows them")
+        key.requests_per_minute = _limit(requests_per_minute, "--rpm")
+        key.tokens_per_minute = _limit(tokens_per_minute, "--tpm")
+        session.add(key)
+        session.commit()
+        _verified.clear()
+        return key
 
 
 def revoke(database: Database, name: str) -> ApiKey:

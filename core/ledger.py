@@ -136,6 +136,10 @@ class ApiKey(SQLModel, table=True):
     secret_sha256: str = Field(max_length=64)
     created_at: datetime = Field(default_factory=utcnow)
     revoked_at: datetime | None = None
+    # Limits over any 60 seconds (None: unlimited), counted from the ledger: chat requests,
+    # and prompt + completion tokens of the model calls they made.
+    requests_per_minute: int | None = None
+    tokens_per_minute: int | None = None
 
 
 class Feedback(SQLModel, table=True):

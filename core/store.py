@@ -6,7 +6,7 @@ a busy PostgreSQL never stalls the event loop.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -28,8 +28,8 @@ class StoredText:
     guard_reason: str | None = None
 
 
-# Checks, inside the transaction that writes a pending call, that its reservation fits.
-Reserve = Callable[[Session], None]
+# Checks, inside the transaction that writes a pending call, that it may be made (raising if not).
+Check = Callable[[Session], None]
 
 
 class Store:
@@ -99,14 +99,17 @@ class Store:
             session.commit()
             return call_id
 
-    def open_call(self, *, conversation: Conversation, is_new: bool, call: Call, reserve: Reserve | None = None) -> int:
+    def open_call(
+        self, *, conversation: Conversation, is_new: bool, call: Call, checks: Mapping[str, Check] | None = None
+    ) -> int:
         """Write-ahead: the call's row, status pending, committed before the call is sent
-        (with its conversation when new). ``reserve`` checks the budget in the same
-        transaction, under a lock per bot, so a burst cannot reserve past it."""
+        (with its conversation when new). ``checks`` (a bot's budget, a key's rate limits) run
+        in the same transaction, each under its lock, so a burst cannot pass them."""
         with self.database.session() as session:
-            if reserve is not None:
-                self.database.lock(session, f"budget:{call.bot}")
-                reserve(session)
+            for name in sorted(checks or {}):  # one order everywhere: no deadlock between workers
+                self.database.lock(session, name)
+            for check in (checks or {}).values():
+                check(session)
             if is_new and session.get(Conversation, conversation.id) is None:
                 session.execute(insert(Conversation).values(**_row(conversation)))
             # Core INSERT ... RETURNING: the ORM's unit of work costs more than the write itself here

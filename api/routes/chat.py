@@ -12,7 +12,7 @@ from fastapi.responses import StreamingResponse
 from fastapi.sse import format_sse_event
 from pydantic import BaseModel, Field
 
-from api.auth import ChatKey, owner_of
+from api.auth import ChatKey, limits_of, owner_of
 from api.problems import status_of
 from api.routes.deps import PROBLEM, EngineDep
 from api.routes.schemas import ChatReply
@@ -63,6 +63,7 @@ async def chat(bot: BotName, body: ChatBody, key: ChatKey, engine: EngineDep, re
             conversation_id=body.conversation_id,
             owner=owner_of(key),
             request_id=getattr(request.state, "request_id", None),
+            limits=limits_of(key),
         )
     )
     if body.stream:

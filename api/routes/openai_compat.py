@@ -12,6 +12,7 @@ import json
 import time
 from collections.abc import AsyncIterator
 from contextlib import aclosing
+from dataclasses import replace
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Request, Response
@@ -22,7 +23,7 @@ from openai.types.chat import ChatCompletion, ChatCompletionChunk
 from openai.types.completion_usage import PromptTokensDetails
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.auth import ChatKey, owner_of
+from api.auth import ChatKey, limits_of, owner_of
 from api.problems import status_of
 from api.routes.deps import PROBLEM, EngineDep, RuntimeDep
 from core.engine import Engine, PreparedTurn, TurnRequest, TurnResult
@@ -200,7 +201,9 @@ async def chat_completions(
 
     Answers carry `X-Conversation-Id`, and (not streamed) `X-Strategy` and `X-Cost-USD`."""
     request_id = getattr(request.state, "request_id", None)
-    prepared = await engine.prepare(_turn_request(body, x_conversation_id, owner_of(key), request_id))
+    prepared = await engine.prepare(
+        replace(_turn_request(body, x_conversation_id, owner_of(key), request_id), limits=limits_of(key))
+    )
     headers = {"X-Conversation-Id": prepared.conversation.id}
     if body.stream:
         include_usage = bool(body.stream_options and body.stream_options.include_usage)
