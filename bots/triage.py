@@ -234,18 +234,26 @@ class Triage:
 
     # -- analysis ---------------------------------------------------------------
 
-    def _key(self, token: words.Token, lang: str) -> str | None:
+    def _keys(self, token: words.Token, lang: str, dropped: bool = False) -> frozenset[str]:
+        """The lexicon words a token may be: itself, a near spelling, or (in a message typed
+        without vowels) every word with its consonants ("bkshm": bekesham or bokosham; the
+        term around it decides)."""
         key = token.keys.get(lang)
         if key is None:
-            return None
+            return frozenset()
         if key in self._words[lang]:
-            return key
-        return self._fuzzy.nearest(lang, token.surface)
+            return frozenset((key,))
+        near = self._fuzzy.nearest(lang, token.surface)
+        if lang == "fi":
+            near = self._fuzzy.vowel_blind(token.surface) or near
+            if near is None and dropped:
+                return self._fuzzy.by_skeleton(token.surface)
+        return frozenset((near,)) if near else frozenset()
 
     def _match_at(
         self,
         tokens: list[words.Token],
-        keys: list[dict[str, str | None]],
+        keys: list[dict[str, frozenset[str]]],
         i: int,
         term: _Term,
         lang: str,
@@ -257,21 +265,19 @@ class Triage:
         j, sentence = i + 1, tokens[i].sentence
         for want in (order or term.keys)[1:]:
             skipped = 0
-            while j < len(tokens) and skipped < 2 and keys[j][lang] != want and self._is(tokens[j], self._fillers):
+            while j < len(tokens) and skipped < 2 and want not in keys[j][lang] and self._is(tokens[j], self._fillers):
                 j, skipped = j + 1, skipped + 1
-            if j >= len(tokens) or keys[j][lang] != want or tokens[j].sentence != sentence:
+            if j >= len(tokens) or want not in keys[j][lang] or tokens[j].sentence != sentence:
                 return None
             j += 1
         return j
 
     def _find_terms(self, tokens: list[words.Token]) -> list[tuple[_Term, int, int]]:
         found: list[tuple[_Term, int, int]] = []
-        keys = [{lang: self._key(t, lang) for lang in LANGS} for t in tokens]
+        dropped = words.drops_vowels(tokens)
+        keys = [{lang: self._keys(t, lang, dropped) for lang in LANGS} for t in tokens]
         for i in range(len(tokens)):
-            for lang in LANGS:
-                first = keys[i][lang]
-                if first is None:
-                    continue
+            for lang, first in ((code, key) for code in LANGS for key in keys[i][code]):
                 for term in self._index.get((lang, first), ()):
                     end = self._match_at(tokens, keys, i, term, lang)
                     if end is not None:

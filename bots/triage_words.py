@@ -264,10 +264,27 @@ class FuzzyIndex:
 
     def __init__(self) -> None:
         self._buckets: dict[tuple[str, str], dict[str, str]] = {}
+        # Finglish only: lexicon words by their o/u-blind spelling, and by their consonants
+        self._vowel_blind: dict[str, set[str]] = {}
+        self._skeletons: dict[str, set[str]] = {}
 
     def add(self, lang: str, surface: str, key: str) -> None:
         if len(surface) >= 5:
             self._buckets.setdefault((lang, surface[0]), {})[surface] = key
+        if lang == "fi" and len(surface) >= 3 and surface.isalpha():
+            self._vowel_blind.setdefault(surface.replace("o", "u"), set()).add(key)
+            self._skeletons.setdefault(skeleton(surface), set()).add(key)
+
+    def vowel_blind(self, surface: str) -> str | None:
+        """A Finglish word that differs from a lexicon word only in o for u ("hosh" / "hush")."""
+        found = self._vowel_blind.get(surface.replace("o", "u"), set()) if len(surface) >= 3 else set()
+        return next(iter(found)) if len(found) == 1 else None
+
+    def by_skeleton(self, surface: str) -> frozenset[str]:
+        """A vowel-dropped Finglish word ("nfsm", "bkshm") by its consonants: every lexicon word
+        that has them; used only in messages typed that way (see `drops_vowels`)."""
+        bones = skeleton(surface)
+        return frozenset(self._skeletons.get(bones, ())) if len(bones) >= 3 and surface.isalpha() else frozenset()
 
     @lru_cache(maxsize=65536)  # noqa: B019 - one index per process, kept for its lifetime
     def nearest(self, lang: str, surface: str) -> str | None:
@@ -287,3 +304,21 @@ class FuzzyIndex:
 def _vowel_variant(a: str, b: str) -> bool:
     return len(a) == len(b) and [{x, y} for x, y in zip(a, b, strict=True) if x != y] == [{"o", "u"}]
 
+
+
+_VOWELS = re.compile(r"[aeiou]")
+
+
+def skeleton(surface: str) -> str:
+    """A Latin-script word without the vowels after its first letter."""
+    return surface[:1] + _VOWELS.sub("", surface[1:])
+
+
+def drops_vowels(tokens: list[Token]) -> bool:
+    """A message typed without vowels ("nfsm bala nmiad nmitunm hrf bznm"): most of its Latin
+    words of three letters or more keep at most one vowel after the first letter."""
+    words = [t.surface for t in tokens if t.surface.isascii() and t.surface.isalpha() and len(t.surface) >= 3]
+    if len(words) < 2:
+        return False
+    dropped = sum((len(_VOWELS.findall(w[1:])) <= 1 and len(w) >= 4) or not _VOWELS.search(w[1:]) for w in words)
+    return dropped / len(words) >= 0.4
