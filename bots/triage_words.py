@@ -181,7 +181,10 @@ def fi_key(word: str) -> str:
     stripped = _strip(spelled, _FI_SUFFIXES)
     if stripped == spelled and len(spelled) > 4:
         stripped = _FI_PRONOUN.sub("", spelled)
-    return stripped
+    # Colloquial و is typed o or u at will ("tamom" / "tamum", "miboram" / "mibouram"): the
+    # stem is compared without the difference (after the endings are off, which differ), when
+    # it is long enough not to become some other short word ("sor" / "sur").
+    return stripped.replace("o", "u") if len(stripped) >= 4 else stripped
 
 
 def _number(surface: str) -> float | None:
