@@ -170,6 +170,7 @@ class Triage:
         self._negatable_frames = {n for n, cues in data["framing"]["frames"].items() if cues.get("negatable", True)}
         self._default_frames = [n for n, cues in data["framing"]["frames"].items() if not cues.get("opt_in")]
         self._urgent = self._compile_cue_set(data["framing"]["urgent"])
+        self._closing = self._compile_cue_set(data["closing"])
         self._now = self._compile_cue_set(data["framing"]["now"])
         self._count = data["numbers"]["count"]
         self._units = re.compile("|".join(self._count["units"]))
@@ -410,17 +411,31 @@ class Triage:
             and "." not in t.surface
             and any(low <= t.number <= high for low, high in self._years)
         }
+        cued: dict[str, set[int]] = {}
         for name, (cues, scope) in self._frames.items():
             negatable = name in self._negatable_frames
-            sentences = self._scan_cues(tokens, cues, in_term, spans, negatable=negatable)
-            sentences |= years if name == "history" else set()
-            for unit in self._widen(tokens, sentences, scope):
+            cued[name] = self._scan_cues(tokens, cues, in_term, spans, negatable=negatable)
+            cued[name] |= years if name == "history" else set()
+            for unit in self._widen(tokens, cued[name], scope):
                 analysis.framed.setdefault(unit, set()).add(name)
         analysis.urgent = {tokens[i].sentence for i in self._scan_cues(tokens, self._urgent, in_term)}
         analysis.now = {(tokens[i].sentence, tokens[i].clause) for i in self._scan_cues(tokens, self._now, in_term)}
+        cued["closing"] = self._scan_cues(tokens, self._closing, in_term, spans)
+        self._close_stories(tokens, cued, analysis)
         for matches in analysis.matches.values():
             matches.sort(key=lambda m: m.start)
         return analysis
+
+    @staticmethod
+    def _close_stories(tokens: list[words.Token], cued: dict[str, set[int]], analysis: _Analysis) -> None:
+        """A turn that dates what it tells (history) and says it ended well (a closing cue:
+        "recovered", "the CT was clear") is a story: every sentence of it is history, but
+        one that speaks of now ("now he can't breathe again")."""
+        now_sentences = {sentence for sentence, _ in analysis.now}
+        history = {tokens[i].turn for i in cued.get("history", ())}
+        closed = history & {tokens[i].turn for i in cued.get("closing", ())}
+        for sentence in {t.sentence for t in tokens if t.turn in closed} - now_sentences:
+            analysis.framed.setdefault(("sentence", sentence), set()).add("history")
 
     def _numbers(self, tokens: list[words.Token]) -> list[tuple[str, int, int]]:
         """Counts ("took 30 pills", "۲۰ تا قرص") and young ages ("6 week old", "۴۰ روزه")."""

@@ -197,9 +197,15 @@ def _number(surface: str) -> float | None:
     return float(value) if value is not None else None
 
 
+# Unpunctuated text (voice typing, run-on messages) is cut into clauses of at most this many
+# words, so that a negation or a framing cue cannot reach across a whole message.
+RUN_ON_CLAUSE = 16
+
+
 def tokenize(text: str, *, turn: int = 0, first_sentence: int = 0, breaks: frozenset[str] = frozenset()) -> list[Token]:
-    """Words with their sentence and clause. A clause ends at a comma and before a word
-    in ``breaks`` ("but", "now", اما، الان): negation and history stay inside one."""
+    """Words with their sentence and clause. A clause ends at a comma, before a word in
+    ``breaks`` ("but", "now", اما، الان) and after RUN_ON_CLAUSE words: negation and history
+    stay inside one."""
     text = fold(unicodedata.normalize("NFKC", text))
     tokens: list[Token] = []
     sentence = first_sentence
@@ -209,10 +215,12 @@ def tokenize(text: str, *, turn: int = 0, first_sentence: int = 0, breaks: froze
         words = []
         for piece in _CLAUSE_END.split(part):
             clause += 1
+            length = 0
             for word in _TOKEN.findall(piece):
-                if word in breaks:
-                    clause += 1
+                if word in breaks or length == RUN_ON_CLAUSE:
+                    clause, length = clause + 1, 0
                 words.append((word, clause))
+                length += 1
         for word, clause in words:
             if word[0].isdigit():
                 keys = {"en": word, "fa": word, "fi": word}
