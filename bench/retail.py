@@ -53,13 +53,19 @@ def grounded(guard: PriceGuard, catalog: Catalog, row: dict[str, Any]) -> tuple[
     invented figure gone; a correct, well-written reply untouched."""
     asked = catalog.lookup(row["customer"]).products
     text = guard.check(row["reply"], language=row["lang"], asked=asked).text
+    folded = text.casefold()  # "Toman" is as right as "toman"
+    wants = {
+        price["sku"]: guard.format(product.price_toman, row["lang"])
+        for price in row["prices"]
+        if price["sku"] and (product := catalog.by_sku(price["sku"])) is not None
+    }
     for price in row["prices"]:
-        product = catalog.by_sku(price["sku"]) if price["sku"] else None
-        want = guard.format(product.price_toman, row["lang"]) if product else None
-        if want is not None and want not in text:
+        want = wants.get(price["sku"]) if price["sku"] else None
+        if want is not None and want.casefold() not in folded:
             return False, text
-        stated_is_right = want is not None and want.startswith(price["stated"])
-        if price["stated"] in text and not stated_is_right:
+        # a stated figure may stay where it is another product's right price (two prices swapped)
+        right_somewhere = any(w.startswith(price["stated"]) for w in wants.values())
+        if price["stated"] in text and not right_somewhere:
             return False, text
     if row["type"] == "correct" and text not in (row["reply"], reformatted(guard, catalog, row)):
         return False, text  # a right price may only be rewritten into the catalog's format

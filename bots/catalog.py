@@ -153,6 +153,7 @@ class Catalog:
         self._lines = {" ".join(self.tokens(str(w))) for w in words["lines"]}
         self._other_brands = {" ".join(self.tokens(str(w))) for w in words["other_brands"]}
         self._unsold = {tuple(self.tokens(str(w))) for w in words["unsold"]}
+        self._name_fillers = {key(str(w)) for w in words.get("name_fillers", [])}
         # words fuzzy matching never respells: they are words already ("charge" is no "charger")
         self._keep = frozenset(
             self._not_names | self._lines | self._other_brands | {w for k in self._categories for w in k}
@@ -172,6 +173,8 @@ class Catalog:
     def tokens(self, text: str) -> list[str]:
         """Key tokens with spellings, letter names and number words made the catalog's."""
         raw = key(text).split()
+        # Arabic glues "and" to the next word ("وبوكو"): a spelling behind it is taken alone
+        raw = [w[1:] if w.startswith("و") and len(w) > 3 and (w[1:],) in self._spellings else w for w in raw]
         out: list[str] = []
         i = 0
         while i < len(raw):
@@ -352,6 +355,8 @@ class Catalog:
                 i += 1
                 continue
             j = i + 1
+            while j < len(tokens) - 1 and tokens[j] in self._name_fillers:  # "ال‌جی مدل GC-B257"
+                j += 1
             pair = tokens[j] in self._lines and j not in used and not self._model_token.match(tokens[j])
             # up to two words of the model's name before its number: "galaxy z flip 5", "lg gc b257"
             while j < min(i + 3, len(tokens) - 1) and (

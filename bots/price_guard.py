@@ -130,7 +130,7 @@ class PriceGuard:
                     want = format_toman(about.price_toman, language)
                     if figure.text.strip().endswith(("تومانه", "تومنه")):
                         want += "ه"  # "... تومانه" (it is ... toman): keep the copula
-                    if figure.text.strip() != want:
+                    if figure.text.strip().casefold() != want.casefold():  # "Toman" is as right as "toman"
                         edits.append((figure.start, figure.end, want))
                         result.corrected.append((figure.text.strip(), want))
                     if about not in result.priced:
