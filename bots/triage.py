@@ -176,6 +176,7 @@ class Triage:
         self._units = re.compile("|".join(self._count["units"]))
         self._fever = data["numbers"]["fever"]
         self._not_fever = re.compile("|".join(self._fever["not_after"]))
+        self._fever_words = frozenset(self._fever.get("words", []))
         self._age = data["numbers"]["age"]
         self._weeks = re.compile("|".join(self._age["units"]["week"]["plain"]))
         self._age_units = [
@@ -446,7 +447,9 @@ class Triage:
                 continue
             nxt = tokens[i + 1].surface if i + 1 < len(tokens) else ""
             after = tokens[i + 2].surface if i + 2 < len(tokens) else ""
-            if token.number >= count["min"] and not self._units.fullmatch(nxt):
+            # a temperature right after its word ("تب ۳۸", "fever of 38.5") is no count of pills
+            temperature = any(tokens[k].surface in self._fever_words for k in range(max(0, i - 2), i))
+            if token.number >= count["min"] and not self._units.fullmatch(nxt) and not temperature:
                 out.append((count["concept"], i, i + 1))
             if "." in token.surface or token.number >= 38:
                 fever = self._fever
