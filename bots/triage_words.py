@@ -326,9 +326,9 @@ def skeleton(surface: str) -> str:
 
 
 def drops_vowels(tokens: list[Token]) -> bool:
-    """A message typed without vowels ("nfsm bala nmiad nmitunm hrf bznm"): most of its Latin
-    words of three letters or more keep at most one vowel after the first letter (a quarter
-    is enough: people drop vowels in the words they type most)."""
+    """A message typed without vowels ("nfsm bala nmiad nmitunm hrf bznm"): a quarter or more of
+    its Latin words of three letters or more keep at most one vowel after the first letter
+    (people drop vowels in the words they type most, not in all of them)."""
     words = [t.surface for t in tokens if t.surface.isascii() and t.surface.isalpha() and len(t.surface) >= 3]
     if len(words) < 2:
         return False

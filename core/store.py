@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, insert, update
+from sqlalchemy import Connection, bindparam, insert, update
 from sqlmodel import Session, col, select
 
 from core.db import Database
@@ -120,10 +120,9 @@ class Store:
 
     @staticmethod
     def _write_ahead(connection: Connection, conversation: Conversation, is_new: bool, call: Call) -> int:
-        exists = select(Conversation.id).where(Conversation.id == conversation.id)
-        if is_new and connection.execute(exists).first() is None:
-            connection.execute(insert(Conversation).values(**_row(conversation)))
-        call_id = connection.execute(insert(Call).values(**_row(call)).returning(col(Call.id))).scalar_one()
+        if is_new and connection.execute(_CONVERSATION_EXISTS, {"id": conversation.id}).first() is None:
+            connection.execute(_INSERT_CONVERSATION, _row(conversation))
+        call_id = connection.execute(_INSERT_CALL, _row(call)).scalar_one()
         assert call_id is not None
         call.id = call_id
         return call_id
@@ -139,24 +138,24 @@ class Store:
         """One transaction: the call's row as it ended, and what the turn stores with it."""
         with self.database.engine.begin() as session:
             # UPDATEs by primary key: merge() would read each row back first
-            session.execute(update(Call).where(col(Call.id) == call.id).values(**_settled(call)))
+            session.execute(_SETTLE_CALL, {"call_id": call.id, **_settled(call)})
             for extra in extra_calls:
-                session.execute(insert(Call).values(**_row(extra)))
+                session.execute(_INSERT_CALL, _row(extra))
             if conversation is not None:
                 conversation.updated_at = utcnow()
                 session.execute(
-                    update(Conversation)
-                    .where(col(Conversation.id) == conversation.id)
-                    .values(
-                        language=conversation.language,
-                        bot_state=conversation.bot_state,
-                        transcript_hash=conversation.transcript_hash,
-                        updated_at=conversation.updated_at,
-                    )
+                    _TOUCH_CONVERSATION,
+                    {
+                        "conversation_id": conversation.id,
+                        "language": conversation.language,
+                        "bot_state": conversation.bot_state,
+                        "transcript_hash": conversation.transcript_hash,
+                        "updated_at": conversation.updated_at,
+                    },
                 )
             if texts:
                 session.execute(
-                    insert(Message),
+                    _INSERT_MESSAGE,
                     [
                         {
                             "conversation_id": call.conversation_id or (conversation.id if conversation else ""),
@@ -203,3 +202,21 @@ def _settled(call: Call) -> dict[str, object]:
 def _row(model: Conversation | Call) -> dict[str, object]:
     """A new row's columns for a Core INSERT (the database assigns an unset id)."""
     return model.model_dump(exclude={"id"} if model.id is None else set())
+
+
+# Built once: SQLAlchemy compiles a statement per shape, and building one per call (with its
+# values inline) cost more than the database's own work on every turn.
+_CONVERSATION_EXISTS = select(Conversation.id).where(Conversation.id == bindparam("id"))
+_INSERT_CONVERSATION = insert(Conversation)
+_INSERT_CALL = insert(Call).returning(col(Call.id))
+_INSERT_MESSAGE = insert(Message)
+_TOUCH_CONVERSATION = (
+    update(Conversation)
+    .where(col(Conversation.id) == bindparam("conversation_id"))
+    .values({name: bindparam(name) for name in ("language", "bot_state", "transcript_hash", "updated_at")})
+)
+_SETTLE_CALL = (
+    update(Call)
+    .where(col(Call.id) == bindparam("call_id"))
+    .values({name: bindparam(name) for name in _SETTLED})
+)
