@@ -39,16 +39,26 @@ _DATE = (
 
 # (kind, pattern, optional check): most specific first, so an IBAN is not read as a card,
 # nor a checksum-valid national code (which may start 00) as an international phone number.
+def _luhn_ok(text: str) -> bool:
+    digits = [int(c) for c in text if c.isdigit()]
+    total = sum(d if i % 2 == 0 else (d * 2 - 9 if d > 4 else d * 2) for i, d in enumerate(reversed(digits)))
+    return total % 10 == 0
+
+
 _RULES: list[tuple[str, re.Pattern[str], Callable[[str], bool] | None]] = [
     ("iban", re.compile(r"\bIR(?:" + _SEP + r"\d){24}\b", re.IGNORECASE), None),
-    ("card_number", re.compile(r"(?<!\d)\d{4}" + _SEP + r"\d{4}" + _SEP + r"\d{4}" + _SEP + r"\d{4}(?!\d)"), None),
+    # a tracking code of 16 digits is no card: card numbers pass the Luhn check
+    ("card_number", re.compile(r"(?<!\d)\d{4}" + _SEP + r"\d{4}" + _SEP + r"\d{4}" + _SEP + r"\d{4}(?!\d)"), _luhn_ok),
     ("email", re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"), None),
     (
         "date_of_birth",
         re.compile(
             r"(?:\b(?:born(?:\s+on)?|date\s+of\s+birth|DOB|birthday)\b|تاریخ\s*(?:ی\s*)?تولد(?:\s*(?:من|م|ام))?|متولد|تولدم|زاده"
             r"|\b(?:tarikhe?\s+)?tavalod(?:am|esh)?\b|\bmotevalede?\b)"
-            r"\s*(?:is\s+|:\s*|هست\s+|در\s+|روز\s+)?" + _DATE,
+            r"\s*(?:is\s+|:\s*|هست\s+|در\s+|روز\s+)?" + _DATE
+            # or the date first, "born" after it: "۱۲ مرداد ۱۳۷۰ به دنیا اومدم", "5 bahman 1369 be donya omadam"
+            + r"|" + _DATE + r"\s+(?:به\s*دنیا\s*(?:اومدم|آمدم|اومده|آمده|اومد|آمد)"
+            r"|(?:be\s*)?donya\s*(?:omadam|oomadam|omade|umadam)|(?:i\s+)?was\s+born)",
             re.IGNORECASE,
         ),
         None,

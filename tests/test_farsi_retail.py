@@ -183,7 +183,7 @@ async def test_persian_private_data_is_redacted_in_storage(
     retail_settings: Settings, fake: FakeOpenAI, load_runtime
 ) -> None:
     runtime = load_runtime(retail_settings)
-    message = "شماره من ۰۹۱۲۳۴۵۶۷۸۹ و کارت ۶۰۳۷۹۹۷۵۱۲۳۴۵۶۷۸ و کد ملی ۰۰۸۴۵۷۵۹۴۸ و شبا IR820540102680020817909002"
+    message = "شماره من ۰۹۱۲۳۴۵۶۷۸۹ و کارت ۶۰۳۷۹۹۷۵۱۲۳۴۵۶۷۰ و کد ملی ۰۰۸۴۵۷۵۹۴۸ و شبا IR820540102680020817909002"
     result = await runtime.engine().turn(TurnRequest(bot="farsi_retail", message=message))
     with runtime.database.session() as session:
         stored = session.exec(select(Message).where(Message.conversation_id == result.conversation_id)).first()

@@ -53,7 +53,7 @@ GOOD = [example(f"Question {i}?", f"Answer {i}.") for i in range(5)]
         ('{"messages": [{"role": "user", "content": "hi"}]}', "example_missing_assistant_message"),
         (example(reply="   "), "empty_reply"),
         (example(user="I'm jo@example.com"), "pii"),
-        (example(user="کارت من ۶۰۳۷۹۹۷۵۱۲۳۴۵۶۷۸"), "pii"),
+        (example(user="کارت من ۶۰۳۷۹۹۷۵۱۲۳۴۵۶۷۰"), "pii"),
         (GOOD[0], "duplicate"),
     ],
 )

@@ -23,8 +23,8 @@ from tests.conftest import HELPDESK, write_profile
         ("شماره من ۰۹۱۲۳۴۵۶۷۸۹ است", "شماره من [phone] است"),
         ("موبایل +98 912 345 6789", "موبایل [phone]"),
         ("کد ملی ۰۰۸۴۵۷۵۹۴۸", "کد ملی [iran_national_id]"),
-        ("card 6037-9975-1234-5678", "card [card_number]"),
-        ("شماره کارت ۶۰۳۷۹۹۷۵۱۲۳۴۵۶۷۸", "شماره کارت [card_number]"),
+        ("card 6037-9975-1234-5670", "card [card_number]"),
+        ("شماره کارت ۶۰۳۷۹۹۷۵۱۲۳۴۵۶۷۰", "شماره کارت [card_number]"),
         ("IBAN IR820540102680020817909002", "IBAN [iban]"),
         ("I was born on 12/03/1985.", "I was [date_of_birth]."),
         ("DOB: March 12, 1985", "[date_of_birth]"),
@@ -91,7 +91,7 @@ def _independent(split: str) -> list[dict[str, object]]:
 
 # Kinds the set covers that domainbots does not redact (a passport, a US SSN, a birth
 # certificate number): out of scope, so not counted against the rules.
-_OUT_OF_SCOPE = {"V-015"}
+_OUT_OF_SCOPE = {"V-015", "RD2-073"}
 _MEDICAL_KINDS = ["email", "phone", "card_number", "date_of_birth", "iran_national_id"]
 
 

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import AsyncGenerator
 from typing import Any
 
+import httpx
 import openai
 from openai import AsyncOpenAI
 from openai.types import CompletionUsage
-from openai.types.chat import ChatCompletion
 
 from core.errors import ProviderError, ProviderTimeout, StreamInterrupted
 from core.pricing import Price
@@ -30,6 +31,22 @@ def read_usage(usage: CompletionUsage | None) -> Usage | None:
         log.warning("upstream usage inconsistent: cached %s > prompt %s; clamped", cached, prompt)
         cached = min(max(0, cached), prompt)
     return Usage(prompt_tokens=prompt, cached_tokens=cached, completion_tokens=completion)
+
+
+def _completion(response: httpx.Response, requested: str) -> Completion:
+    """A chat completion's text, usage, model and finish reason, from its JSON."""
+    try:
+        body = json.loads(response.content)
+        choices = body.get("choices") or [{}]
+        usage = body.get("usage")
+        return Completion(
+            text=(choices[0].get("message") or {}).get("content") or "",
+            usage=read_usage(CompletionUsage.model_validate(usage)) if usage else None,
+            model=body.get("model") or requested,
+            finish_reason=choices[0].get("finish_reason"),
+        )
+    except (ValueError, AttributeError, TypeError, IndexError) as exc:  # ValidationError is a ValueError
+        raise ProviderError(f"model server sent a reply that is not a chat completion: {exc}") from exc
 
 
 def _error(exc: openai.APIError) -> ProviderError:
@@ -102,26 +119,21 @@ class OpenAIProvider:
         params = self._params(request)
         timeout = params.pop("timeout", None)
         try:
-            # The client's own POST, as `chat.completions.create` makes it, minus the per-call
-            # walk of the parameters' type hints (measured: 0.45 ms a call, a third of the SDK's
-            # time): ours are plain JSON already. Retries, errors, parsing: the SDK's.
+            # The client's own POST, as `chat.completions.create` makes it (retries, timeouts,
+            # errors: the SDK's), minus what we do not need on every turn: the walk of the
+            # parameters' type hints (ours are plain JSON already) and a model object per reply
+            # (we read four fields). Measured: 1.45 -> 0.80 ms a call.
             response = await self._client.post(
                 "/chat/completions",
                 body=params,
-                cast_to=ChatCompletion,
+                cast_to=httpx.Response,
                 options={"timeout": timeout} if timeout is not None else {},
             )
         except openai.APITimeoutError as exc:
             raise ProviderTimeout(f"model server timed out: {exc.message}") from exc
         except openai.APIError as exc:
             raise _error(exc) from exc
-        choice = response.choices[0] if response.choices else None
-        return Completion(
-            text=(choice.message.content or "") if choice else "",
-            usage=read_usage(response.usage),
-            model=response.model or request.model,
-            finish_reason=choice.finish_reason if choice else None,
-        )
+        return _completion(response, request.model)
 
     async def stream(self, request: ChatRequest) -> AsyncGenerator[Delta | Completion, None]:
         params = self._params(request)
