@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib.resources import files
@@ -67,6 +68,7 @@ class Database:
             raise DatabaseUnavailable(f"no driver for {self.safe_url}: {exc}") from None
         if self.is_sqlite:
             event.listen(self.engine, "connect", _sqlite_pragmas)
+        self._write_lock = threading.RLock() if self.is_sqlite else None
 
     @property
     def is_sqlite(self) -> bool:
@@ -75,6 +77,18 @@ class Database:
     @property
     def safe_url(self) -> str:
         return self.url.render_as_string(hide_password=True)
+
+    @contextmanager
+    def writing(self) -> Iterator[None]:
+        """Around a write transaction. SQLite takes one writer at a time and makes the others
+        poll (its busy handler sleeps 1, 2, 5... ms between tries): in one process, writers
+        queue here instead and start the moment the previous one commits. PostgreSQL has
+        row locks and needs nothing."""
+        if self._write_lock is None:
+            yield
+            return
+        with self._write_lock:
+            yield
 
     @contextmanager
     def session(self) -> Iterator[Session]:

@@ -72,7 +72,7 @@ class Store:
     ) -> int | None:
         """One transaction: the conversation, its ledger row (and any side call's, such as a
         moderation) and the turn's messages."""
-        with self.database.session() as session:
+        with self.database.writing(), self.database.session() as session:
             if is_new:
                 session.add(conversation)
             else:
@@ -106,7 +106,7 @@ class Store:
         (with its conversation when new). ``checks`` (a bot's budget, a key's rate limits) run
         in the same transaction, each under its lock, so a burst cannot pass them."""
         if checks:
-            with self.database.session() as session:
+            with self.database.writing(), self.database.session() as session:
                 for name in sorted(checks):  # one order everywhere: no deadlock between workers
                     self.database.lock(session, name)
                 for check in checks.values():
@@ -115,7 +115,7 @@ class Store:
                 session.commit()
                 return call_id
         # No check to run: a bare connection (an ORM session costs twice the writes here)
-        with self.database.engine.begin() as connection:
+        with self.database.writing(), self.database.engine.begin() as connection:
             return self._write_ahead(connection, conversation, is_new, call)
 
     @staticmethod
@@ -136,7 +136,7 @@ class Store:
         extra_calls: Sequence[Call] = (),
     ) -> None:
         """One transaction: the call's row as it ended, and what the turn stores with it."""
-        with self.database.engine.begin() as session:
+        with self.database.writing(), self.database.engine.begin() as session:
             # UPDATEs by primary key: merge() would read each row back first
             session.execute(_SETTLE_CALL, {"call_id": call.id, **_settled(call)})
             for extra in extra_calls:
@@ -170,7 +170,7 @@ class Store:
                 )
 
     def delete_call(self, call: Call) -> None:
-        with self.database.session() as session:
+        with self.database.writing(), self.database.session() as session:
             row = session.get(Call, call.id)
             if row is not None:
                 session.delete(row)
