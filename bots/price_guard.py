@@ -71,6 +71,10 @@ class PriceGuard:
         self._unit = re.compile(r"\s*(?:" + "|".join(map(re.escape, words["units"])) + r")(?![\w])", re.IGNORECASE)
         budget = "|".join(sorted(map(re.escape, words["budget"]), key=len, reverse=True))
         self._budget = re.compile(rf"(?:^|[\s(])(?:{budget})\s*$", re.IGNORECASE)
+        costs = "|".join(sorted(map(re.escape, words.get("other_costs", [])), key=len, reverse=True))
+        self._other_cost = re.compile(rf"(?:^|[\s(])(?:{costs})(?:\s+\S+){{0,4}}\s*[:：]?\s*$", re.IGNORECASE)
+        # a currency word written before its figure ("Toman 1,450,000"): replaced with the figure
+        self._currency_before = re.compile(rf"(?:{currency})\s*$", re.IGNORECASE)
 
     @classmethod
     @cache
@@ -121,7 +125,8 @@ class PriceGuard:
             edits: list[tuple[int, int, str]] = []
             unknown: list[Figure] = []
             for figure in figures:
-                if self._budget.search(s_text[: figure.start]):
+                before = s_text[: figure.start]
+                if self._budget.search(before) or self._other_cost.search(before):
                     continue
                 about = _nearest(anchors, len(self.catalog.tokens(s_text[: figure.start])))
                 if about is None:
@@ -131,7 +136,9 @@ class PriceGuard:
                     if figure.text.strip().endswith(("تومانه", "تومنه")):
                         want += "ه"  # "... تومانه" (it is ... toman): keep the copula
                     if figure.text.strip().casefold() != want.casefold():  # "Toman" is as right as "toman"
-                        edits.append((figure.start, figure.end, want))
+                        lead = self._currency_before.search(before)
+                        doubled = lead is not None and not figure.text.strip().endswith(lead.group().strip())
+                        edits.append((lead.start() if lead and doubled else figure.start, figure.end, want))
                         result.corrected.append((figure.text.strip(), want))
                     if about not in result.priced:
                         result.priced.append(about)

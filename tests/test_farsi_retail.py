@@ -313,3 +313,16 @@ def test_the_dev_split_meets_the_bar() -> None:
             wrong.append(row["id"])
     # R-r19: "نسخه اسلیم" after a PlayStation 5 Pro we do not sell is the Slim we do: not read yet
     assert wrong == ["R-r19"]
+
+
+def test_other_costs_stay_and_a_leading_currency_is_not_doubled() -> None:
+    router = CATALOG.by_sku("TPL-AX23")
+    assert router is not None
+    reply = "روتر Archer AX23 قیمتش ۵٬۰۰۰٬۰۰۰ تومانه و هزینه ارسال به مشهد ۸۵ هزار تومان."
+    text = GUARD.check(reply, language="fa", asked=[router]).text
+    assert "۳٬۹۵۰٬۰۰۰ تومانه" in text  # the router's price corrected
+    assert "هزینه ارسال به مشهد ۸۵ هزار تومان" in text  # the shipping fee is no product's price
+    phone = CATALOG.by_sku("NOK-105-4G")
+    assert phone is not None
+    english = GUARD.check("Nokia 105 4G: Toman 1450000, in stock.", language="en", asked=[phone]).text
+    assert english == "Nokia 105 4G: 1,450,000 toman, in stock."
