@@ -23,6 +23,7 @@ from typing import Any
 
 from sqlmodel import Session
 
+from core.evaluation import latest_scores
 from core.money import usd_about, usd_digits
 from core.reports import StrategyStats, compare
 
@@ -173,10 +174,12 @@ def _break_even(prompt: _Side, tuned: _Side) -> float | None:
 def report(session: Session, bot: str, since: date, until: date) -> dict[str, Any]:
     """`domainbots report BOT` and `GET /v1/bots/{bot}/report`: per strategy, then the verdict."""
     sides = {s.strategy: _Side(s) for s in compare(session, bot, since=since, until=until)}
+    evaluations = latest_scores(session, bot)
     return {
         "bot": bot,
         "window": {"since": since.isoformat(), "until": until.isoformat()},
-        "strategies": [_strategy_doc(side) for side in sides.values()],
+        # the latest evaluation run's check pass rates: quality measured apart from live traffic
+        "strategies": [{**_strategy_doc(side), "evaluation": evaluations.get(name)} for name, side in sides.items()],
         "verdict": _verdict(sides),
     }
 

@@ -149,6 +149,28 @@ def run_results(database: Database, run_id: str) -> tuple[EvalRun, list[EvalResu
         return run, list(results)
 
 
+def latest_scores(session: Session, bot: str) -> dict[str, dict[str, object]]:
+    """Per strategy, the figures of the bot's latest finished evaluation run that ran it."""
+    out: dict[str, dict[str, object]] = {}
+    finished = select(EvalRun).where(EvalRun.bot == bot, EvalRun.status == "done")
+    for run in session.exec(finished.order_by(col(EvalRun.created_at).desc()).limit(20)):
+        missing = [name for name in run.strategies.split(",") if name not in out]
+        if not missing:
+            continue
+        results = list(session.exec(select(EvalResult).where(EvalResult.run_id == run.id)))
+        for name in missing:
+            score = summarize(name, results)
+            out[name] = {
+                "run": run.id,
+                "at": run.created_at.isoformat(),
+                "examples": score.examples,
+                "errors": score.errors,
+                "checks": {check: round(ok / n, 4) for check, (ok, n) in sorted(score.checks.items()) if n},
+                "overlap_f1": score.score,
+            }
+    return out
+
+
 def summarize(strategy: str, results: list[EvalResult]) -> StrategyScore:
     """A strategy's figures from its stored examples (what `eval` prints and `eval show` repeats)."""
     mine = [r for r in results if r.strategy == strategy]

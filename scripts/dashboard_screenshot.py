@@ -8,6 +8,7 @@ priced by the shipped price table); everything else is the real server and page.
 
 from __future__ import annotations
 
+import json
 import random
 import shutil
 import sys
@@ -20,7 +21,7 @@ from playwright.sync_api import sync_playwright
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from core.ledger import Call, Conversation, Feedback, FineTuneJob  # noqa: E402
+from core.ledger import Call, Conversation, EvalResult, EvalRun, Feedback, FineTuneJob  # noqa: E402
 from core.pricing import to_nanos  # noqa: E402
 from core.settings import Settings  # noqa: E402
 from core.usage import Usage  # noqa: E402
@@ -67,6 +68,17 @@ def seed(runtime, days: int = 14) -> None:
                                 cost_nanousd=to_nanos(runtime.prices.price(TRAFFIC["medical"]["finetuned"][0]).rates
                                                       .training_cost(1_900_000)),
                                 created_at=now - timedelta(days=15)))  # fmt: skip
+        # one evaluation run of the medical bot on both strategies, with its checks
+        session.add(EvalRun(id="run_demo0001", bot="medical", strategies="prompt,finetuned", examples=24,
+                            status="done", created_at=now - timedelta(days=1)))  # fmt: skip
+        session.flush()
+        for strategy, rates in (("prompt", (1.0, 0.96, 0.92)), ("finetuned", (1.0, 1.0, 0.96))):
+            for i in range(24):
+                checks = {name: rng.random() < rate for name, rate in zip(
+                    ("routed when it must be", "disclaimer once", "no dose or diagnosis from the model"), rates,
+                    strict=True)}  # fmt: skip
+                session.add(EvalResult(run_id="run_demo0001", strategy=strategy, position=i, input="...",
+                                       reference="...", output="...", checks=json.dumps(checks)))  # fmt: skip
         session.commit()
 
 

@@ -102,6 +102,12 @@ def test_a_run_is_stored_example_by_example_and_shown(eval_env: Path, fake: Fake
     missing = CliRunner().invoke(cli, ["eval", "show", "run_nothere"])
     assert missing.exit_code == 1
     assert "eval runs" in missing.stderr
+    # the report shows each strategy's latest evaluation beside its live figures
+    assert CliRunner().invoke(cli, ["chat", "helpdesk", "--message", "live traffic"]).exit_code == 0
+    report = json.loads(CliRunner().invoke(cli, ["report", "helpdesk", "--json"]).stdout)
+    [prompt] = [s for s in report["strategies"] if s["strategy"] == "prompt"]
+    assert prompt["conversations"] == 1  # the evaluation's two are not production
+    assert (prompt["evaluation"]["run"], prompt["evaluation"]["examples"]) == (run_id, 2)
 
 
 ROUTING = "Call 112 now or go to the nearest emergency department."
