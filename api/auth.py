@@ -16,7 +16,9 @@ _bearer = HTTPBearer(auto_error=False, description="An API key: `domainbots keys
 _CHALLENGE = {"WWW-Authenticate": "Bearer"}
 
 
-def authenticated(
+# Async on purpose: a verified key is remembered for a second (core.keys), so this is a dict
+# lookup nearly always; as a sync dependency it would cost a thread hop on every request.
+async def authenticated(
     request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 ) -> ApiKey:
     if credentials is None:
@@ -27,11 +29,11 @@ def authenticated(
     return key
 
 
-def chat_key(key: Annotated[ApiKey, Depends(authenticated)]) -> ApiKey:
+async def chat_key(key: Annotated[ApiKey, Depends(authenticated)]) -> ApiKey:
     return key  # both scopes may chat
 
 
-def admin_key(key: Annotated[ApiKey, Depends(authenticated)]) -> ApiKey:
+async def admin_key(key: Annotated[ApiKey, Depends(authenticated)]) -> ApiKey:
     if key.scope != "admin":
         raise ApiProblem(403, f"key {key.name!r} has the {key.scope!r} scope; this route needs an admin key")
     return key
