@@ -30,10 +30,13 @@ from sqlmodel import Session, col, select
 from core.db import Database
 from core.engine import Engine, TurnRequest
 from core.errors import DomainbotsError, InvalidInput, NotFound
-from core.ledger import Call, EvalResult, EvalRun, utcnow
+from core.judge import STRATEGY as JUDGE_STRATEGY
+from core.judge import Judge
+from core.ledger import Call, Conversation, EvalResult, EvalRun, utcnow
 from core.money import derived
 
 OWNER = "eval"
+JUDGED_GOOD = "judged good (4-5 of 5)"
 
 
 @dataclass(frozen=True)
@@ -103,10 +106,14 @@ def _conversation_of(database: Database, call_id: int | None) -> str | None:
 
 
 def _billed(session: Session, conversation_id: str | None) -> int:
+    """What the example's turn cost: every attempt, but not the judge's call (which is eval
+    cost too, but not the strategy's)."""
     if conversation_id is None:
         return 0
     total = session.exec(
-        select(func.coalesce(func.sum(Call.cost_nanousd), 0)).where(Call.conversation_id == conversation_id)
+        select(func.coalesce(func.sum(Call.cost_nanousd), 0)).where(
+            Call.conversation_id == conversation_id, Call.strategy != JUDGE_STRATEGY
+        )
     ).one()
     return int(total)
 
@@ -203,8 +210,10 @@ async def evaluate(
     cases: list[Case],
     checks: ReplyChecks | None = None,
     on_example: Callable[[], None] | None = None,
+    judge: Judge | None = None,
 ) -> StrategyScore:
-    """Run the cases through one strategy, storing each example as it finishes."""
+    """Run the cases through one strategy, storing each example as it finishes; with a
+    judge, each reply is also scored against the rubric (a check: judged 4 or 5 of 5)."""
     prompt = completion = 0
     results: list[EvalResult] = []
     for position, case in enumerate(cases):
@@ -223,10 +232,17 @@ async def evaluate(
             row.output = result.reply
             row.conversation_id = result.conversation_id
             row.overlap_f1 = overlap_f1(result.reply, case.reference)
+            passed = {}
             if checks is not None:
-                row.checks = json.dumps(
-                    checks.reply_checks(case.message, result.reply, result.guard_reason, case.reference)
-                )
+                passed = checks.reply_checks(case.message, result.reply, result.guard_reason, case.reference)
+            if judge is not None:
+                conversation = Conversation(id=result.conversation_id, bot=run.bot, strategy=strategy, owner=OWNER)
+                try:  # a judge that fails leaves the example unjudged (its call is ledgered as an error)
+                    judged = await judge.score(conversation, case.message, case.reference, result.reply)
+                    passed[JUDGED_GOOD] = judged is not None and judged >= 4
+                except DomainbotsError:
+                    pass
+            row.checks = json.dumps(passed)
             prompt += result.usage.prompt_tokens
             completion += result.usage.completion_tokens
         with database.session() as session:

@@ -182,3 +182,28 @@ def test_the_checks_see_what_the_bot_changed_in_the_models_reply(
     assert scores["checks"]["model's prices right"]["passed"] == 0
     assert scores["checks"]["catalog prices given"]["passed"] == 1
     assert scores["checks"]["customer's language"]["passed"] == 1
+
+
+def test_a_judge_scores_each_reply_and_its_calls_are_eval_cost(eval_env: Path, fake: FakeOpenAI) -> None:
+    from tests.fakeopenai import Reply
+
+    # per example: the bot's reply, then the judge's score
+    fake.script(Reply(text="open tray 2"), Reply(text="5"), Reply(text="no idea"), Reply(text="Score: 2"))
+    result = CliRunner().invoke(cli, ["eval", "helpdesk", "--strategy", "prompt", "--judge", "gpt-4o-mini", "--json"])
+    assert result.exit_code == 0, result.stderr
+    [scores] = json.loads(result.stdout)["results"]
+    assert scores["checks"]["judged good (4-5 of 5)"] == {"passed": 1, "checked": 2, "rate": 0.5}
+    judge_prompts = [r for r in fake.chat_requests() if "You grade one reply" in r["messages"][0]["content"]]
+    assert len(judge_prompts) == 2
+    database = open_database(f"sqlite:///{eval_env}/eval.db")
+    with database.session() as session:
+        judged = list(session.exec(select(Call).where(Call.strategy == "judge")))
+        stored = list(session.exec(select(EvalResult)))
+    assert len(judged) == 2
+    assert {(c.source, c.status) for c in judged} == {("eval", "ok")}
+    assert all(c.cost_nanousd > 0 for c in judged)
+    # an example's cost is the strategy's turn, not the judging
+    turn_costs = sum(r.cost_nanousd for r in stored)
+    with database.session() as session:
+        prompt_calls = list(session.exec(select(Call).where(Call.strategy == "prompt")))
+    assert turn_costs == sum(c.cost_nanousd for c in prompt_calls)

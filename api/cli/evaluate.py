@@ -20,9 +20,11 @@ from core import strategy as strategies
 from core.evaluation import ReplyChecks, StrategyScore, evaluate, finish_run, load_cases, run_results, runs, start_run
 from core.evaluation import summarize as summarize_strategy
 from core.hooks import load_hooks
+from core.judge import Judge
 from core.ledger import EvalResult
 from core.money import usd, usd_digits
 from core.runtime import Runtime
+from core.store import Store
 
 
 class _DefaultRun(click.Group):
@@ -73,8 +75,10 @@ def eval_group() -> None:
 @click.option("--strategy", "chosen", multiple=True, type=click.Choice(list(strategies.STRATEGIES)),
               help="Strategies to run (repeat); default: every one that can serve.")  # fmt: skip
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="Only the first N examples.")
+@click.option("--judge", "judge_model", default=None, metavar="MODEL",
+              help="Also score each reply 1-5 with MODEL and a written rubric (its calls are eval cost).")  # fmt: skip
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document (no progress bar).")
-def run_command(bot: str, chosen: tuple[str, ...], limit: int | None, as_json: bool) -> None:
+def run_command(bot: str, chosen: tuple[str, ...], limit: int | None, judge_model: str | None, as_json: bool) -> None:
     """Run BOT's eval.jsonl through each strategy: the bot's checks as pass rates, overlap, cost, latency."""
     runtime = Runtime.load()
     profile = runtime.profiles.get(bot)
@@ -87,6 +91,7 @@ def run_command(bot: str, chosen: tuple[str, ...], limit: int | None, as_json: b
         strategies.config(state, profile, name)  # a clear error for a strategy that cannot serve
     hooks = load_hooks(profile.bot)
     checks = hooks if isinstance(hooks, ReplyChecks) else None
+    judge = Judge(runtime.provider, runtime.prices, Store(runtime.database), judge_model) if judge_model else None
     run = start_run(runtime.database, profile.name, names, len(cases))
     show_bar = not as_json and sys.stderr.isatty()
     bar: Any = (
@@ -100,7 +105,7 @@ def run_command(bot: str, chosen: tuple[str, ...], limit: int | None, as_json: b
         try:
             with bar as progress:
                 step = (lambda: progress.update(1)) if show_bar else None
-                return [await evaluate(engine, runtime.database, run, n, cases, checks, step) for n in names]
+                return [await evaluate(engine, runtime.database, run, n, cases, checks, step, judge) for n in names]
         finally:
             await runtime.aclose()
 
