@@ -39,7 +39,9 @@ FUZZY_THRESHOLD = 85
 
 _MASK = re.compile(
     r"https?://\S+|www\.\S+|\b[\w.-]+\.(?:ir|com|net|org|io)(?:/\S*)?|[\w.+-]+@[\w-]+(?:\.[\w-]+)+"
-    r"|#[\w-]+|(?:order|سفارش|کد پیگیری|رهگیری)\s*(?:number|no\.?|شماره)?\s*:?\s*[\w-]*\d[\w-]*",
+    r"|#[\w-]+|(?:order|سفارش|کد پیگیری|رهگیری)\s*(?:number|no\.?|شماره)?\s*:?\s*[\w-]*\d[\w-]*"
+    r"|\b[a-z]{1,3}\d{1,4}-\d{4,}\b",  # an order code (A15-20931): a model code never runs on so
+
     re.IGNORECASE,
 )
 _THOUSANDS = re.compile(r"(?<![\d.])\d{1,3}(?:[\u066c,]\d{3})+(?!\d)|(?<![\d.])\d{1,3}(?: \d{3}){2,}(?!\d)")
@@ -62,6 +64,10 @@ def key(text: str) -> str:
 
 _WORDS: dict[str, Any] = yaml.safe_load(files("bots").joinpath("data/catalog_words.yaml").read_text(encoding="utf-8"))
 VARIANTS = frozenset(_WORDS["variants"])
+# A model generation written after a name: "m3", "4", "s9" (not a size: "128", "8 گیگ").
+_GENERATION = re.compile(r"^([a-z]{0,2})(\d{1,2})[a-z]?$")
+# Words after a number that make it a count or a size, not a generation: "۲ تا", "8 گیگ".
+_COUNTED = frozenset(_WORDS["counted"])
 
 
 @dataclass(frozen=True)
@@ -175,6 +181,8 @@ class Catalog:
         raw = key(text).split()
         # Arabic glues "and" to the next word ("وبوكو"): a spelling behind it is taken alone
         raw = [w[1:] if w.startswith("و") and len(w) > 3 and (w[1:],) in self._spellings else w for w in raw]
+        # and its article: "البلايستيشن"
+        raw = [w[2:] if w.startswith("ال") and len(w) > 4 and (w[2:],) in self._spellings else w for w in raw]
         out: list[str] = []
         i = 0
         while i < len(raw):
@@ -239,7 +247,9 @@ class Catalog:
             own = self._words_of[m.product.sku]
             # "plus the Philips air fryer" joins two products; "plus" glued to a model names another
             joins = following == "plus" and (after in ("the", "a", "an", "my") or after in self._brands)
-            if following in VARIANTS and following not in own and not joins:
+            # a generation the product does not have ("macbook air m3" beside our M2, "mx master 4")
+            other_generation = following not in own and after not in _COUNTED and _next_generation(following, own)
+            if (following in VARIANTS or other_generation) and following not in own and not joins:
                 near.append((" ".join([*tokens[m.start : m.end], following]), m.product))
             elif m.product not in found:
                 found.append(m.product)
@@ -403,6 +413,20 @@ class Catalog:
 
 _MONEY_WORDS = frozenset(_WORDS["money_words"])
 _JOINS = frozenset(_WORDS["joins"])
+
+
+def _next_generation(word: str, own: frozenset[str]) -> bool:
+    """``word`` is a near generation of one of the product's own model tokens: the same
+    letters, a number a few apart ("m3" beside "m2", "4" beside "3s")."""
+    found = _GENERATION.match(word)
+    if found is None:
+        return False
+    letters, number = found.group(1), int(found.group(2))
+    for token in own:
+        mine = _GENERATION.match(token)
+        if mine is not None and mine.group(1) == letters and 0 < abs(int(mine.group(2)) - number) <= 3:
+            return True
+    return False
 
 
 def _phrase_before(tokens: list[str], i: int, n: int) -> list[str]:
