@@ -68,7 +68,10 @@ pytestmark = pytest.mark.anyio
 async def test_launch_succeed_register_switch_and_serve(tuning_settings: Settings, fake: FakeOpenAI, load_runtime):
     runtime = load_runtime(tuning_settings)
     tuning = FineTuning(runtime, tuning_settings.training_dir)
-    job = tuning.launch("helpdesk")
+    steps: list[str] = []
+    job = tuning.launch("helpdesk", on_step=steps.append)  # what a terminal's progress bar shows
+    assert steps == ["validating the sets", "uploading the training set", "uploading the evaluation set",
+                     "creating the job"]  # fmt: skip
     assert job.status == "validating_files"
     created = next(r.body for r in fake.requests if r.path == "/v1/fine_tuning/jobs")
     assert (created["model"], created["suffix"]) == ("gpt-4o-mini-2024-07-18", "helpdesk")
@@ -183,7 +186,9 @@ async def test_export_builds_a_valid_set_from_liked_conversations(
     [example] = export(runtime.database, profile)
     assert [m["role"] for m in example["messages"]] == ["system", "user", "assistant", "user", "assistant"]
     assert example["messages"][0]["content"] == "You are Acme's helpdesk."
-    assert len(export(runtime.database, profile, only_positive=False)) == 2
+    seen: list[tuple[int, int]] = []
+    assert len(export(runtime.database, profile, only_positive=False, on_progress=lambda *p: seen.append(p))) == 2
+    assert seen == [(1, 2), (2, 2)]
     lines = [json.dumps(e) for e in export(runtime.database, profile, only_positive=False)]
     assert validate(lines, "gpt-4o-mini", runtime.prices).ok
 

@@ -122,7 +122,11 @@ def _fine_tuning() -> FineTuning:
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
 def launch(bot: str, epochs: int | None, as_json: bool) -> None:
     """Validate training_data/BOT/train.jsonl (and eval.jsonl), upload them, start a job."""
-    job = _fine_tuning().launch(bot, epochs)
+    if as_json or not sys.stderr.isatty():
+        job = _fine_tuning().launch(bot, epochs)
+    else:
+        with click.progressbar(length=4, label="launching", file=sys.stderr, item_show_func=lambda s: s) as bar:
+            job = _fine_tuning().launch(bot, epochs, on_step=lambda name: bar.update(1, name))
     if as_json:
         emit_json(_job_doc(job))
         return
@@ -221,7 +225,17 @@ def register(bot: str, model: str | None, clear: bool) -> None:
 def export(bot: str, everything: bool, output: Path | None) -> None:
     """Training JSONL from BOT's logged conversations (positively rated, redacted), ready for validate."""
     runtime = Runtime.load()
-    examples = export_examples(runtime.database, runtime.profiles.get(bot), only_positive=not everything)
+    profile = runtime.profiles.get(bot)
+    if sys.stderr.isatty():
+        with click.progressbar(length=1, label=f"exporting {bot}", file=sys.stderr) as bar:
+
+            def advance(done: int, total: int) -> None:
+                bar.length = total
+                bar.update(done - bar.pos)
+
+            examples = export_examples(runtime.database, profile, only_positive=not everything, on_progress=advance)
+    else:
+        examples = export_examples(runtime.database, profile, only_positive=not everything)
     text = "".join(json.dumps(e, ensure_ascii=False) + "\n" for e in examples)
     if output is None:
         click.echo(text, nl=False)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import func
@@ -13,7 +14,13 @@ from core.profiles import Profile
 from core.reports import EVAL_OWNER
 
 
-def export(database: Database, profile: Profile, *, only_positive: bool = True) -> list[dict[str, Any]]:
+def export(
+    database: Database,
+    profile: Profile,
+    *,
+    only_positive: bool = True,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> list[dict[str, Any]]:
     """One chat example per conversation, with the short system prompt the fine-tune will be served with.
 
     Messages are exported as stored, so after the profile's redaction; conversations kept
@@ -35,7 +42,10 @@ def export(database: Database, profile: Profile, *, only_positive: bool = True) 
             )
             query = query.where(col(Conversation.id).in_(liked))
         examples = []
-        for conversation_id in session.exec(query):
+        ids = list(session.exec(query))
+        for done, conversation_id in enumerate(ids, 1):
+            if on_progress is not None:
+                on_progress(done, len(ids))
             rows = session.exec(
                 select(Message).where(Message.conversation_id == conversation_id).order_by(col(Message.id))
             ).all()

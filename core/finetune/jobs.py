@@ -93,7 +93,12 @@ class FineTuning:
             )
         return data
 
-    def launch(self, bot: str, epochs: int | None = None) -> FineTuneJob:
+    def launch(
+        self, bot: str, epochs: int | None = None, on_step: Callable[[str], None] | None = None
+    ) -> FineTuneJob:
+        """Validate, upload and create the job; ``on_step`` hears each step as it starts."""
+        step = on_step or (lambda _: None)
+        step("validating the sets")
         profile = self.runtime.profiles.get(bot)
         model = self.base_model(profile)
         folder = self.training_dir / profile.name
@@ -106,17 +111,20 @@ class FineTuning:
         if epochs is not None and not 1 <= epochs <= 50:
             raise InvalidInput(f"epochs must be from 1 to 50, not {epochs}")
         client = self.client
+        step("uploading the training set")
         training_file = _provider_call(
             "uploading the training set",
             lambda: client.files.create(file=(train.name, training), purpose="fine-tune"),
         )
         validation_id = None
         if validation is not None:
+            step("uploading the evaluation set")
             validation_id = _provider_call(
                 "uploading the evaluation set",
                 lambda: client.files.create(file=(evaluation.name, validation), purpose="fine-tune"),
             ).id
         extra: dict[str, Any] = {"hyperparameters": {"n_epochs": epochs}} if epochs else {}
+        step("creating the job")
         remote = _provider_call(
             "creating the fine-tuning job",
             lambda: client.fine_tuning.jobs.create(
