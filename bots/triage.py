@@ -129,6 +129,7 @@ class Triage:
             for lang, patterns in data["negation"]["positive_verbs"].items()
         }
         self._fillers = {lang: set(words) for lang, words in data["fillers"].items()}
+        self._english_common = frozenset(data.get("english_common", []))
         self._never_negated = frozenset(data.get("never_negated", []))
         self._transparent = {lang: set(words) for lang, words in data["negation"]["transparent"].items()}
         pending: list[tuple[_Term, list[words.Token]]] = []
@@ -236,6 +237,11 @@ class Triage:
 
     # -- analysis ---------------------------------------------------------------
 
+    def _english(self, token: words.Token) -> bool:
+        """A Latin word that is English (the lexicon's, or a common word): never read as
+        vowel-dropped Finglish ("fever" is no "favar")."""
+        return token.keys.get("en") in self._words["en"] or token.surface in self._english_common
+
     def _keys(self, token: words.Token, lang: str, dropped: bool = False) -> frozenset[str]:
         """The lexicon words a token may be: itself, a near spelling, or (in a message typed
         without vowels) every word with its consonants ("bkshm": bekesham or bokosham; the
@@ -248,7 +254,7 @@ class Triage:
         near = self._fuzzy.nearest(lang, token.surface)
         if lang == "fi":
             near = self._fuzzy.vowel_blind(token.surface) or near
-            if near is None and dropped:
+            if near is None and dropped and not self._english(token):
                 return self._fuzzy.by_skeleton(token.surface)
         return frozenset((near,)) if near else frozenset()
 
@@ -276,7 +282,7 @@ class Triage:
 
     def _find_terms(self, tokens: list[words.Token]) -> list[tuple[_Term, int, int]]:
         found: list[tuple[_Term, int, int]] = []
-        dropped = words.drops_vowels(tokens)
+        dropped = words.drops_vowels(tokens, english=self._english)
         keys = [{lang: self._keys(t, lang, dropped) for lang in LANGS} for t in tokens]
         for i in range(len(tokens)):
             for lang, first in ((code, key) for code in LANGS for key in keys[i][code]):
@@ -429,14 +435,18 @@ class Triage:
 
     @staticmethod
     def _close_stories(tokens: list[words.Token], cued: dict[str, set[int]], analysis: _Analysis) -> None:
-        """A turn that dates what it tells (history) and says it ended well (a closing cue:
-        "recovered", "the CT was clear") is a story: every sentence of it is history, but
-        one that speaks of now ("now he can't breathe again")."""
+        """A turn that dates what it tells (history) and then says it ended well (a closing cue:
+        "recovered", "the CT was clear") is a story: its sentences from the first date to the
+        last closing cue are history, but one that speaks of now. What comes after the story
+        closes is not ("...was discharged. He is not breathing.")."""
         now_sentences = {sentence for sentence, _ in analysis.now}
-        history = {tokens[i].turn for i in cued.get("history", ())}
-        closed = history & {tokens[i].turn for i in cued.get("closing", ())}
-        for sentence in {t.sentence for t in tokens if t.turn in closed} - now_sentences:
-            analysis.framed.setdefault(("sentence", sentence), set()).add("history")
+        for turn in {tokens[i].turn for i in cued.get("history", ())}:
+            dated = [tokens[i].sentence for i in cued.get("history", ()) if tokens[i].turn == turn]
+            closing = [tokens[i].sentence for i in cued.get("closing", ()) if tokens[i].turn == turn]
+            if not closing or max(closing) < min(dated):
+                continue
+            for sentence in set(range(min(dated), max(closing) + 1)) - now_sentences:
+                analysis.framed.setdefault(("sentence", sentence), set()).add("history")
 
     def _numbers(self, tokens: list[words.Token]) -> list[tuple[str, int, int]]:
         """Counts ("took 30 pills", "۲۰ تا قرص") and young ages ("6 week old", "۴۰ روزه")."""

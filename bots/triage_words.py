@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -325,11 +325,15 @@ def skeleton(surface: str) -> str:
     return surface[:1] + _VOWELS.sub("", surface[1:])
 
 
-def drops_vowels(tokens: list[Token]) -> bool:
+def drops_vowels(tokens: list[Token], english: Callable[[Token], bool] = lambda _: False) -> bool:
     """A message typed without vowels ("nfsm bala nmiad nmitunm hrf bznm"): a quarter or more of
     its Latin words of three letters or more keep at most one vowel after the first letter
     (people drop vowels in the words they type most, not in all of them)."""
-    words = [t.surface for t in tokens if t.surface.isascii() and t.surface.isalpha() and len(t.surface) >= 3]
+    words = [
+        t.surface
+        for t in tokens
+        if t.surface.isascii() and t.surface.isalpha() and len(t.surface) >= 3 and not english(t)
+    ]
     if len(words) < 2:
         return False
     dropped = sum((len(_VOWELS.findall(w[1:])) <= 1 and len(w) >= 4) or not _VOWELS.search(w[1:]) for w in words)

@@ -113,3 +113,27 @@ def test_a_huge_message_is_read_in_one_pass() -> None:
     # 100,000-character message is simply read (bench/triage.py prints the time).
     hit = Triage.shipped().check("I feel fine today. " * 5000 + "I can't breathe")
     assert hit is not None
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # a story that closed, then an emergency now
+        ("He had a seizure last year and was discharged. He is not breathing.", "not_breathing"),
+        ("Two years ago she had a heart attack and has recovered. She has crushing chest pain and is sweating.",
+         "cardiac"),
+        ("My son had surgery in 2022 and the scan was clear. He swallowed a battery.", "poisoning"),
+        # "of" before a count is no temperature
+        ("I swallowed upwards of 60 paracetamol", "poisoning"),
+        ("I took a total of 50 paracetamol", "poisoning"),
+        # English is never read as Finglish typed without vowels
+        ("bleeding gums and fever", None),
+        ("my gums bleed a bit and I have a fever", None),
+        # and Finglish typed without vowels still is
+        ("dige nmikham zende bashm emshab tmoomesh mikonm", "self_harm"),
+        ("nfsm bala nmiad nmitunm hrf bznm", "breathing"),
+    ],
+)  # fmt: skip
+def test_what_a_second_reading_found(text: str, expected: str | None) -> None:
+    hit = Triage.shipped().check(text)
+    assert (hit.id if hit else None) == expected
