@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -23,7 +24,10 @@ async def authenticated(
 ) -> ApiKey:
     if credentials is None:
         raise ApiProblem(401, "no API key: send `Authorization: Bearer <key>`", _CHALLENGE)
-    key = keys.verify(request.app.state.runtime.database, credentials.credentials)
+    database = request.app.state.runtime.database
+    cached, key = keys.cached(database, credentials.credentials)
+    if not cached:  # a database read: off the event loop
+        key = await asyncio.to_thread(keys.verify, database, credentials.credentials)
     if key is None:
         raise ApiProblem(401, "this API key is not valid or has been revoked", _CHALLENGE)
     return key

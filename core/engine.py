@@ -192,9 +192,13 @@ class Engine:
     def _prepare_sync(self, request: TurnRequest) -> PreparedTurn:
         profile = self.profiles.get(request.bot)
         self._validate(profile, request.message)
-        if profile.budget is not None:  # an early answer; the reservation before the call decides
+        if profile.budget is not None or request.limits is not None:
+            # early answers, before a stream's headers go; the locked checks before the call decide
             with self.database.session() as session:
-                budget.check(session, profile)
+                if profile.budget is not None:
+                    budget.check(session, profile)
+                if request.limits is not None:
+                    rate_limits.check(session, request.limits)
         state = self._strategy_state(profile)
         conversation, is_new = self._conversation(request, profile, state)
         config = strategies.config(state, profile, conversation.strategy)

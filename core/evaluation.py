@@ -239,7 +239,8 @@ async def evaluate(
                 conversation = Conversation(id=result.conversation_id, bot=run.bot, strategy=strategy, owner=OWNER)
                 try:  # a judge that fails leaves the example unjudged (its call is ledgered as an error)
                     judged = await judge.score(conversation, case.message, case.reference, result.reply)
-                    passed[JUDGED_GOOD] = judged is not None and judged >= 4
+                    if judged is not None:  # an answer with no score leaves the example unjudged
+                        passed[JUDGED_GOOD] = judged >= 4
                 except DomainbotsError:
                     pass
             row.checks = json.dumps(passed)

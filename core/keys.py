@@ -51,6 +51,8 @@ def create(
     with database.session() as session:
         if session.exec(select(ApiKey).where(ApiKey.name == name, col(ApiKey.revoked_at).is_(None))).first():
             raise InvalidInput(f"an active key is already named {name!r}; revoke it or pick another name")
+        if scope == "admin" and (requests_per_minute or tokens_per_minute):
+            raise InvalidInput("rate limits apply to chat keys (admin turns have no owner to count them by)")
         key_id = secrets.token_hex(4)
         full = f"{PREFIX}_{key_id}_{secrets.token_urlsafe(32)}"
         key = ApiKey(
@@ -70,6 +72,14 @@ def create(
 # worker is honoured by every worker within it.
 KEY_TTL = 1.0
 _verified: dict[tuple[int, str], tuple[float, ApiKey | None]] = {}
+
+
+def cached(database: Database, presented: str) -> tuple[bool, ApiKey | None]:
+    """(True, the key or None) when this secret was verified within KEY_TTL; (False, None) else."""
+    hit = _verified.get((id(database), _digest(presented)))
+    if hit is not None and hit[0] > time.monotonic():
+        return True, hit[1]
+    return False, None
 
 
 def verify(database: Database, presented: str) -> ApiKey | None:
@@ -125,6 +135,8 @@ def set_limits(
         key = session.exec(select(ApiKey).where(ApiKey.name == name, col(ApiKey.revoked_at).is_(None))).first()
         if key is None:
             raise NotFound(f"no active key named {name!r}; `domainbots keys list` shows them")
+        if key.scope == "admin" and (requests_per_minute or tokens_per_minute):
+            raise InvalidInput(f"{name!r} is an admin key: rate limits apply to chat keys (admin turns have no owner)")
         key.requests_per_minute = _limit(requests_per_minute, "--rpm")
         key.tokens_per_minute = _limit(tokens_per_minute, "--tpm")
         session.add(key)

@@ -304,3 +304,35 @@ async def test_each_shipped_bot_answers_with_its_own_prompt(cli_env, fake: FakeO
     assert sent[0]["content"].startswith(profile.strategies["prompt"].system_prompt.strip()[:40])
     assert len(sent) == 2 + 2 * len(profile.strategies["prompt"].examples)
     assert result.cost_usd > 0
+
+
+@pytest.mark.parametrize(
+    ("body", "usage"),
+    [
+        ({"choices": [{"message": {"content": "hi"}}], "usage": {"prompt_tokens": 10, "completion_tokens": 5}},
+         (10, 5)),  # no total_tokens, as some servers send
+        ({"choices": [{"message": {"content": "hi"}}], "usage": {"prompt_tokens": 10, "completion_tokens": None}},
+         (10, 0)),
+        ({"choices": [{"message": {"content": "hi"}}]}, None),
+    ],
+)  # fmt: skip
+def test_a_reply_is_read_from_whatever_json_a_server_sends(body: dict, usage: tuple[int, int] | None) -> None:
+    import httpx
+
+    from core.providers.openai import _completion
+
+    completion = _completion(httpx.Response(200, json=body), "gpt-4o-mini")
+    assert completion.text == "hi"
+    got = (completion.usage.prompt_tokens, completion.usage.completion_tokens) if completion.usage else None
+    assert got == usage
+
+
+def test_a_reply_that_is_no_chat_completion_is_a_provider_error() -> None:
+    import httpx
+
+    from core.errors import ProviderError
+    from core.providers.openai import _completion
+
+    for broken in (b"<html>busy</html>", b'{"choices": {"a": 1}}', b'{"choices": [{"message": "x"}]}'):
+        with pytest.raises(ProviderError, match="not a chat completion"):
+            _completion(httpx.Response(200, content=broken), "gpt-4o-mini")

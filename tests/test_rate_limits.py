@@ -87,3 +87,22 @@ def test_limits_are_set_per_key_from_the_command_line(cli_env: dict[str, str]) -
     bad = runner.invoke(cli, ["keys", "limit", "web", "--rpm", "0"])
     assert bad.exit_code == 1
     assert "--rpm must be at least 1" in bad.stderr
+
+
+def test_a_stream_over_the_limit_is_refused_before_it_starts(api: ApiServer, fake: FakeOpenAI) -> None:
+    key = _key(api, "streamer", requests_per_minute=1)
+    headers = {"Authorization": f"Bearer {key}"}
+    body = {"message": "hi", "stream": True}
+    first = httpx.post(f"{api.v1}/bots/helpdesk/chat", json=body, headers=headers)
+    assert first.status_code == 200
+    assert "event: done" in first.text
+    second = httpx.post(f"{api.v1}/bots/helpdesk/chat", json=body, headers=headers)
+    assert second.status_code == 429
+    assert "Retry-After" in second.headers
+
+
+def test_admin_keys_carry_no_limits(api: ApiServer) -> None:
+    from core.errors import InvalidInput
+
+    with pytest.raises(InvalidInput, match="chat keys"):
+        keys.create(api.runtime.database, "boss", "admin", requests_per_minute=5)

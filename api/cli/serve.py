@@ -27,10 +27,14 @@ logger = logging.getLogger("domainbots.serve")
 def snapshot(source: Path) -> Path:
     """The profiles in ``source``, validated, copied where an edit cannot reach them: workers
     load this copy, so a profile broken on disk cannot stop a worker that (re)starts."""
-    load_profiles(source, PriceTable.load(), available_bots())  # raises, naming the file and field
     copy = Path(tempfile.mkdtemp(prefix="domainbots-profiles-"))
     for path in [*source.glob("*.yaml"), *source.glob("*.yml")]:
         shutil.copy2(path, copy / path.name)
+    try:  # the copy is what is checked: an edit landing meanwhile cannot slip in unchecked
+        load_profiles(copy, PriceTable.load(), available_bots())  # raises, naming the file and field
+    except BaseException:
+        shutil.rmtree(copy, ignore_errors=True)
+        raise
     return copy
 
 
@@ -45,7 +49,7 @@ class _ValidatedReload(Multiprocess):
     def handle_hup(self) -> None:
         try:
             fresh = snapshot(self.source)
-        except DomainbotsError as exc:
+        except (DomainbotsError, OSError) as exc:  # a broken profile, an unreadable file, a full disk
             logger.error("SIGHUP: profiles not reloaded, the last good set stays in service: %s", exc)
             return
         os.environ["DOMAINBOTS_PROFILES_DIR"] = str(fresh)  # what the replacement workers load

@@ -17,7 +17,7 @@ from api.problems import status_of
 from api.routes.deps import PROBLEM, EngineDep
 from api.routes.schemas import ChatReply
 from core.engine import Engine, PreparedTurn, TurnRequest
-from core.errors import ProviderError
+from core.errors import DomainbotsError, RateLimited
 from core.providers.base import Delta
 
 router = APIRouter(tags=["chat"])
@@ -40,9 +40,12 @@ async def sse_events(engine: Engine, prepared: PreparedTurn) -> AsyncIterator[by
                 else:
                     done = ChatReply.of(item).model_dump_json()
                     yield format_sse_event(event="done", data_str=done)
-        except ProviderError as exc:
-            # Headers are gone; the error travels as an event. The ledger already has the row.
-            error = {"status": status_of(exc), "detail": str(exc), "call_id": exc.call_id}
+        except DomainbotsError as exc:
+            # Headers are gone; the error travels as an event (a budget or a rate limit reached
+            # as the call was about to go, too). The ledger already has any row.
+            error = {"status": status_of(exc), "detail": str(exc), "call_id": getattr(exc, "call_id", None)}
+            if isinstance(exc, RateLimited):
+                error["retry_after"] = exc.retry_after
             yield format_sse_event(event="error", data_str=json.dumps(error))
 
 

@@ -27,7 +27,7 @@ from api.auth import ChatKey, limits_of, owner_of
 from api.problems import status_of
 from api.routes.deps import PROBLEM, EngineDep, RuntimeDep
 from core.engine import Engine, PreparedTurn, TurnRequest, TurnResult
-from core.errors import InvalidInput, ProviderError, UnknownBot, UnsupportedParameter
+from core.errors import DomainbotsError, InvalidInput, ProviderError, RateLimited, UnknownBot, UnsupportedParameter
 from core.messages import ChatMessage
 from core.money import usd_digits
 from core.providers.base import Delta
@@ -172,9 +172,14 @@ async def _events(engine: Engine, prepared: PreparedTurn, bot: str, include_usag
                     usage["usage"]["cost"] = float(item.cost_usd)
                     usage["usage"]["cost_usd"] = usd_digits(item.cost_usd)
                     yield format_sse_event(data_str=json.dumps(usage))
-        except ProviderError as exc:
+        except DomainbotsError as exc:
             # As OpenAI does mid-stream: an error event; the SDK raises it to the caller.
-            error = {"error": {"message": str(exc), "type": "upstream_error", "code": status_of(exc)}}
+            kind = (
+                "upstream_error"
+                if isinstance(exc, ProviderError)
+                else "rate_limit_error" if isinstance(exc, RateLimited) else "invalid_request_error"
+            )
+            error = {"error": {"message": str(exc), "type": kind, "code": status_of(exc)}}
             yield format_sse_event(data_str=json.dumps(error))
             return
     yield b"data: [DONE]\n\n"

@@ -41,11 +41,13 @@ def _completion(response: httpx.Response, requested: str) -> Completion:
         usage = body.get("usage")
         return Completion(
             text=(choices[0].get("message") or {}).get("content") or "",
-            usage=read_usage(CompletionUsage.model_validate(usage)) if usage else None,
+            # built without validation, as the SDK does: a server that leaves out total_tokens
+            # or sends null counts still has its reply and its usage read (read_usage clamps)
+            usage=read_usage(CompletionUsage.model_construct(**usage)) if isinstance(usage, dict) else None,
             model=body.get("model") or requested,
             finish_reason=choices[0].get("finish_reason"),
         )
-    except (ValueError, AttributeError, TypeError, IndexError) as exc:  # ValidationError is a ValueError
+    except (ValueError, AttributeError, TypeError, LookupError) as exc:
         raise ProviderError(f"model server sent a reply that is not a chat completion: {exc}") from exc
 
 
