@@ -537,7 +537,7 @@ class Engine:
         attempt = 0
         while True:
             attempt += 1
-            call = await asyncio.to_thread(self._open, plan, attempt)
+            call = await self._open_attempt(plan, attempt, moderation)
             if attempt == 1:  # the timeout is the upstream's: it runs from the first send
                 deadline = time.perf_counter() + self.request_timeout
             try:
@@ -552,6 +552,20 @@ class Engine:
                 raise
         side = await self._side_calls(moderation)
         return await _finish(asyncio.to_thread(self._record_success, plan, call, completion, side))
+
+    async def _open_attempt(self, plan: PreparedTurn, attempt: int, moderation: asyncio.Task[Call] | None) -> Call:
+        """The attempt's pending row. If the client leaves while it is being written, the row is
+        written all the same and then removed: nothing was sent, so nothing was billed, and no
+        reservation may linger against the budget or the key's rate."""
+        task = asyncio.ensure_future(asyncio.to_thread(self._open, plan, attempt))
+        try:
+            return await asyncio.shield(task)
+        except asyncio.CancelledError:
+            self._drop(moderation)
+            await asyncio.wait([task])
+            if not task.cancelled() and task.exception() is None:
+                await asyncio.to_thread(self._drop_pending, task.result())
+            raise
 
     async def stream(self, request: TurnRequest | PreparedTurn) -> AsyncGenerator[Delta | TurnResult, None]:
         """Deltas as they arrive, then one TurnResult. Closing the iterator early ledgers an aborted call."""
@@ -570,7 +584,7 @@ class Engine:
         attempt = 0
         while completion is None:
             attempt += 1
-            call = await asyncio.to_thread(self._open, plan, attempt)
+            call = await self._open_attempt(plan, attempt, moderation)
             if attempt == 1:  # the timeout is the upstream's: it runs from the first send
                 deadline = time.perf_counter() + self.request_timeout
             try:
