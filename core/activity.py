@@ -7,7 +7,7 @@ Aggregation happens in SQL, in integer nano-dollars; Python only shapes the rows
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -17,6 +17,7 @@ from sqlmodel import Session, col, select
 
 from core.ledger import Call, Conversation
 from core.pricing import from_nanos
+from core.reports import start_of, utc_day
 
 
 @dataclass(frozen=True)
@@ -38,10 +39,6 @@ class RecentConversation:
     cost_usd: Decimal
 
 
-def _start_of(day: date) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=UTC)
-
-
 def _as_date(value: Any) -> date:
     # SQLite's date() answers text, PostgreSQL's a date.
     return value if isinstance(value, date) else date.fromisoformat(str(value))
@@ -53,15 +50,13 @@ def _calls_and_nanos() -> list[ColumnElement[int]]:
 
 def daily_spend(session: Session, since: date, until: date) -> list[DaySpend]:
     """Production spend per UTC day, bot and strategy, days ``since``..``until`` inclusive."""
-    dialect = session.get_bind().dialect.name
-    stamp = Call.created_at if dialect == "sqlite" else func.timezone("UTC", Call.created_at)
-    day = func.date(stamp).label("day")
+    day = utc_day(session).label("day")
     rows: Any = session.exec(
         select(day, Call.bot, Call.strategy, *_calls_and_nanos())
         .where(
             Call.source == "production",
-            Call.created_at >= _start_of(since),
-            Call.created_at < _start_of(until + timedelta(days=1)),
+            Call.created_at >= start_of(since),
+            Call.created_at < start_of(until + timedelta(days=1)),
         )
         .group_by(day, Call.bot, Call.strategy)
         .order_by(day, Call.bot, Call.strategy)

@@ -19,7 +19,7 @@ import statistics
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Protocol, runtime_checkable
@@ -256,4 +256,4 @@ async def evaluate(
         if on_example is not None:
             on_example()
     score = summarize(strategy, results)
-    return StrategyScore(**{**score.__dict__, "prompt_tokens": prompt, "completion_tokens": completion})
+    return replace(score, prompt_tokens=prompt, completion_tokens=completion)

@@ -54,15 +54,21 @@ class CostReport:
     total_usd: Decimal
 
 
-def _start_of(day: date) -> datetime:
+def start_of(day: date) -> datetime:
+    """The first instant of a UTC day (windows are inclusive days)."""
     return datetime.combine(day, time.min, tzinfo=UTC)
+
+
+def utc_day(session: Session) -> ColumnElement[str]:
+    """A call's UTC day, on SQLite (stored in UTC) and on PostgreSQL (timestamptz)."""
+    dialect = session.get_bind().dialect.name
+    stamp = Call.created_at if dialect == "sqlite" else func.timezone("UTC", Call.created_at)
+    return func.date(stamp)
 
 
 def _group_key(session: Session, group_by: GroupBy) -> ColumnElement[str]:
     if group_by == "day":
-        dialect = session.get_bind().dialect.name
-        stamp = Call.created_at if dialect == "sqlite" else func.timezone("UTC", Call.created_at)
-        return func.date(stamp)
+        return utc_day(session)
     column = {
         "bot": Call.bot,
         "strategy": Call.strategy,
@@ -108,9 +114,9 @@ def costs(session: Session, group_by: GroupBy = "bot", where: CostFilter | None 
     if where.strategy:
         query = query.where(Call.strategy == where.strategy)
     if where.since:
-        query = query.where(Call.created_at >= _start_of(where.since))
+        query = query.where(Call.created_at >= start_of(where.since))
     if where.until:
-        query = query.where(Call.created_at < _start_of(where.until + timedelta(days=1)))
+        query = query.where(Call.created_at < start_of(where.until + timedelta(days=1)))
     query = query.group_by(key).order_by(key)
     result: Any = session.exec(query)
     rows = [
@@ -211,9 +217,9 @@ def compare(session: Session, bot: str, since: date | None = None, until: date |
     """Each strategy of a bot side by side, aggregated in SQL."""
     scope = [Call.bot == bot, Call.source == "production"]
     if since:
-        scope.append(Call.created_at >= _start_of(since))
+        scope.append(Call.created_at >= start_of(since))
     if until:
-        scope.append(Call.created_at < _start_of(until + timedelta(days=1)))
+        scope.append(Call.created_at < start_of(until + timedelta(days=1)))
     totals = session.exec(
         select(
             Call.strategy,
@@ -247,9 +253,9 @@ def compare(session: Session, bot: str, since: date | None = None, until: date |
 
     feedback_scope: list[Any] = [Conversation.bot == bot, col(Conversation.owner).is_distinct_from(EVAL_OWNER)]
     if since:
-        feedback_scope.append(Feedback.created_at >= _start_of(since))
+        feedback_scope.append(Feedback.created_at >= start_of(since))
     if until:
-        feedback_scope.append(Feedback.created_at < _start_of(until + timedelta(days=1)))
+        feedback_scope.append(Feedback.created_at < start_of(until + timedelta(days=1)))
     votes = {
         strategy: (int(up), int(down))
         for strategy, up, down in session.exec(

@@ -52,9 +52,12 @@ class _ValidatedReload(Multiprocess):
         except (DomainbotsError, OSError) as exc:  # a broken profile, an unreadable file, a full disk
             logger.error("SIGHUP: profiles not reloaded, the last good set stays in service: %s", exc)
             return
+        previous = os.environ.get("DOMAINBOTS_PROFILES_DIR")
         os.environ["DOMAINBOTS_PROFILES_DIR"] = str(fresh)  # what the replacement workers load
         logger.info("SIGHUP: profiles in %s valid; restarting workers", self.source)
         super().handle_hup()
+        if previous and Path(previous).name.startswith("domainbots-profiles-"):  # our old copy: no one reads it now
+            shutil.rmtree(previous, ignore_errors=True)
 
 
 @click.command()
