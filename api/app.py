@@ -16,6 +16,7 @@ from api.request_ids import RequestIdMiddleware
 from api.routes import bots, chat, conversations, costs, finetune, health, openai_compat
 from core.hooks import load_hooks
 from core.runtime import Runtime
+from core.tokens import tokenizer_for
 
 
 def create_app(runtime: Runtime | None = None) -> FastAPI:
@@ -32,11 +33,16 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
         rt.provider  # noqa: B018
         for profile in rt.profiles:
             load_hooks(profile.bot)
+            for config in profile.strategies.values():
+                if config.model is not None:  # its tokenizer's BPE ranks: half a second to load
+                    tokenizer_for(rt.provider.served_model(config.model)).encoding  # noqa: B018
         app.state.runtime = rt
         app.state.engine = rt.engine(on_call=metrics.observe_call)
         try:
             yield
         finally:
+            # the ledger's queued writes go in before the database closes
+            await asyncio.to_thread(app.state.engine.writer.close)
             await rt.aclose()
 
     app = FastAPI(

@@ -33,9 +33,10 @@ from core.profiles import Profile, Profiles
 from core.providers.base import ChatRequest, Completion, Delta, Moderates, Moderation, Provider
 from core.rate_limits import RateLimits
 from core.redaction import redact
-from core.store import Store, StoredText
+from core.store import Store, StoredText, pending_rows
 from core.tokens import Tokenizer, tokenizer_for
 from core.usage import Usage, UsageSource
+from core.writer import Writer
 
 # The output a call may reserve against a budget when its profile sets no max_output_tokens.
 WORST_CASE_OUTPUT = 4096
@@ -126,6 +127,8 @@ class Engine:
         self.provider = provider
         self.store = Store(database)
         self.database = database
+        # The ledger's writes of every turn, group-committed by one thread (core/writer.py).
+        self.writer = Writer(database)
         # Told of every ledger row once it is written (metrics hang here).
         self.on_call = on_call
 
@@ -283,10 +286,10 @@ class Engine:
 
     # -- the write-ahead ledger -------------------------------------------------
 
-    def _open(self, plan: PreparedTurn, attempt: int) -> Call:
-        """The attempt's row, committed before the request is sent: status pending, prompt
-        tokens counted, and the worst case (prompt + max output) as its cost, reserved
-        against the bot's budget in the same locked transaction."""
+    def _pending(self, plan: PreparedTurn, attempt: int) -> tuple[Call, dict[str, Callable[[Session], None]]]:
+        """The attempt's row, to be committed before the request is sent: status pending, prompt
+        tokens counted, and the worst case (prompt + max output) as its cost, reserved against
+        the bot's budget in the same locked transaction (the checks that run there)."""
         assert plan.request is not None
         assert plan.price is not None
         prompt = plan.tokenizer.count_messages(plan.request.messages)  # type: ignore[arg-type]
@@ -315,8 +318,30 @@ class Engine:
         limits = plan.limits
         if limits is not None and attempt == 1:  # a retry is the same request
             checks[f"rate:{limits.key_id}"] = lambda session: rate_limits.check(session, limits, prompt)
+        return call, checks
+
+    def _open(self, plan: PreparedTurn, attempt: int) -> Call:
+        """The attempt's pending row, written with its checks in a thread of its own."""
+        call, checks = self._pending(plan, attempt)
         call.id = self.store.open_call(conversation=plan.conversation, is_new=plan.is_new, call=call, checks=checks)
         plan.is_new = False  # the conversation is in the database from now on
+        return call
+
+    async def _write_ahead(self, plan: PreparedTurn, attempt: int) -> Call:
+        """The attempt's pending row, committed. A row with checks (a budget, a key's limits)
+        takes its locks in a transaction of its own; the others are group-committed."""
+        call, checks = self._pending(plan, attempt)
+        if checks:
+            return await asyncio.to_thread(self._open_checked, plan, call, checks)
+        call.id = await self.writer.submit(
+            Store.write_ahead(pending_rows(plan.conversation if plan.is_new else None, call))
+        )
+        plan.is_new = False
+        return call
+
+    def _open_checked(self, plan: PreparedTurn, call: Call, checks: dict[str, Callable[[Session], None]]) -> Call:
+        call.id = self.store.open_call(conversation=plan.conversation, is_new=plan.is_new, call=call, checks=checks)
+        plan.is_new = False
         return call
 
     def _settle(self, plan: PreparedTurn, call: Call, *, usage: Usage, source: UsageSource, status: str) -> None:
@@ -337,6 +362,19 @@ class Engine:
         )
 
     def _record_failure(self, plan: PreparedTurn, call: Call, exc: ProviderError) -> int | None:
+        """Ledger a failed attempt now, from any thread (the client left: no await is certain)."""
+        self.store.settle(call, conversation=plan.conversation, texts=self._failed(plan, call, exc))
+        self._notify(call)
+        return call.id
+
+    async def _record_failure_async(self, plan: PreparedTurn, call: Call, exc: ProviderError) -> int | None:
+        texts = self._failed(plan, call, exc)
+        await _finish(self.writer.submit(Store.settlement(call, conversation=plan.conversation, texts=texts)))
+        self._notify(call)
+        return call.id
+
+    def _failed(self, plan: PreparedTurn, call: Call, exc: ProviderError) -> list[StoredText]:
+        """Settle a failed attempt's row in memory; what the turn stores with it."""
         if isinstance(exc, StreamInterrupted | ProviderTimeout) or exc.status is None:
             # Billed all the same (a cut, a timeout, a connection dropped after the request
             # went out): the prompt was read, and what arrived before the cut was generated.
@@ -355,11 +393,9 @@ class Engine:
             self._settle(plan, call, usage=Usage(), source="none", status="error")
             texts = []
         call.error = str(exc)[:2000]
-        self.store.settle(call, conversation=plan.conversation, texts=texts)
-        self._notify(call)
-        return call.id
+        return texts
 
-    def _record_success(
+    async def _record_success(
         self, plan: PreparedTurn, call: Call, completion: Completion, side_calls: Sequence[Call] = ()
     ) -> TurnResult:
         usage_source: UsageSource = "reported"
@@ -371,7 +407,10 @@ class Engine:
         self._settle(plan, call, usage=usage, source=usage_source, status="ok")
         call.response_model = completion.model
         self._carry_over(plan)
-        self.store.settle(call, conversation=plan.conversation, texts=self._stored(plan, reply), extra_calls=side_calls)
+        write = Store.settlement(
+            call, conversation=plan.conversation, texts=self._stored(plan, reply), extra_calls=side_calls
+        )
+        await _finish(self.writer.submit(write))
         for side in side_calls:
             self._notify(side)
         self._notify(call)
@@ -397,7 +436,7 @@ class Engine:
             self._drop(moderation)
             await _finish(asyncio.to_thread(self._drop_pending, call))
             raise exc
-        exc.call_id = await _finish(asyncio.to_thread(self._record_failure, plan, call, exc))
+        exc.call_id = await self._record_failure_async(plan, call, exc)
         wait = self._retry_wait(exc, attempt, deadline) if retry else None
         if wait is None:
             self._drop(moderation)
@@ -525,7 +564,20 @@ class Engine:
 
     async def prepare(self, request: TurnRequest) -> PreparedTurn:
         """Check a turn before running it: unknown bot, bad message, budget, strategy."""
-        return await asyncio.to_thread(self._prepare_sync, request)
+        if self._reads_database(request):
+            return await asyncio.to_thread(self._prepare_sync, request)
+        # Nothing to read (a new conversation, the strategy state fresh in memory): the work is
+        # all Python, and a thread would only add its hop to the GIL's queue.
+        return self._prepare_sync(request)
+
+    def _reads_database(self, request: TurnRequest) -> bool:
+        if request.conversation_id or request.limits is not None or (request.transcript and request.history):
+            return True
+        profile = self.profiles.by_name.get(request.bot)
+        if profile is None or profile.budget is not None:
+            return True  # an unknown bot's error is raised where it always is
+        cached = self._states.get(profile.name)
+        return cached is None or cached[0] <= time.monotonic()
 
     async def turn(self, request: TurnRequest | PreparedTurn) -> TurnResult:
         plan = request if isinstance(request, PreparedTurn) else await self.prepare(request)
@@ -551,13 +603,13 @@ class Engine:
                 self._record_failure(plan, call, StreamInterrupted("the client disconnected before the reply"))
                 raise
         side = await self._side_calls(moderation)
-        return await _finish(asyncio.to_thread(self._record_success, plan, call, completion, side))
+        return await self._record_success(plan, call, completion, side)
 
     async def _open_attempt(self, plan: PreparedTurn, attempt: int, moderation: asyncio.Task[Call] | None) -> Call:
         """The attempt's pending row. If the client leaves while it is being written, the row is
         written all the same and then removed: nothing was sent, so nothing was billed, and no
         reservation may linger against the budget or the key's rate."""
-        task = asyncio.ensure_future(asyncio.to_thread(self._open, plan, attempt))
+        task = asyncio.ensure_future(self._write_ahead(plan, attempt))
         try:
             return await asyncio.shield(task)
         except asyncio.CancelledError:
@@ -609,7 +661,7 @@ class Engine:
                 self._record_failure(plan, call, gone)
                 raise
         side = await self._side_calls(moderation)
-        result = await _finish(asyncio.to_thread(self._record_success, plan, call, completion, side))
+        result = await self._record_success(plan, call, completion, side)
         streamed = "" if held else "".join(parts)
         if result.reply != streamed and result.reply.startswith(streamed):
             yield Delta(result.reply[len(streamed) :])

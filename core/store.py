@@ -118,14 +118,26 @@ class Store:
         with self.database.writing(), self.database.engine.begin() as connection:
             return self._write_ahead(connection, conversation, is_new, call)
 
+    @classmethod
+    def _write_ahead(cls, connection: Connection, conversation: Conversation, is_new: bool, call: Call) -> int:
+        call.id = cls.write_ahead(pending_rows(conversation if is_new else None, call))(connection)
+        return call.id
+
     @staticmethod
-    def _write_ahead(connection: Connection, conversation: Conversation, is_new: bool, call: Call) -> int:
-        if is_new and connection.execute(_CONVERSATION_EXISTS, {"id": conversation.id}).first() is None:
-            connection.execute(_INSERT_CONVERSATION, _row(conversation))
-        call_id = connection.execute(_INSERT_CALL, _row(call)).scalar_one()
-        assert call_id is not None
-        call.id = call_id
-        return call_id
+    def write_ahead(rows: tuple[dict[str, object] | None, dict[str, object]]) -> Callable[[Connection], int]:
+        """The pending row's write (with its conversation's, when new), for a transaction the
+        caller runs: it may run twice (the ledger writer retries a failed batch write by write),
+        so the rows are taken as they were before the first try and nothing is changed in them."""
+        conversation, call = rows
+
+        def write(connection: Connection) -> int:
+            if conversation is not None and connection.execute(_CONVERSATION_EXISTS, conversation).first() is None:
+                connection.execute(_INSERT_CONVERSATION, conversation)
+            call_id = connection.execute(_INSERT_CALL, call).scalar_one()
+            assert call_id is not None
+            return int(call_id)
+
+        return write
 
     def settle(
         self,
@@ -136,38 +148,54 @@ class Store:
         extra_calls: Sequence[Call] = (),
     ) -> None:
         """One transaction: the call's row as it ended, and what the turn stores with it."""
-        with self.database.writing(), self.database.engine.begin() as session:
+        write = self.settlement(call, conversation=conversation, texts=texts, extra_calls=extra_calls)
+        with self.database.writing(), self.database.engine.begin() as connection:
+            write(connection)
+
+    @staticmethod
+    def settlement(
+        call: Call,
+        *,
+        conversation: Conversation | None = None,
+        texts: Sequence[StoredText] = (),
+        extra_calls: Sequence[Call] = (),
+    ) -> Callable[[Connection], None]:
+        """The settling write, for a transaction the caller runs (see ``write_ahead``)."""
+        settled = {"call_id": call.id, **_settled(call)}
+        extras = [_row(extra) for extra in extra_calls]
+        touched: dict[str, object] | None = None
+        if conversation is not None:
+            conversation.updated_at = utcnow()
+            touched = {
+                "conversation_id": conversation.id,
+                "language": conversation.language,
+                "bot_state": conversation.bot_state,
+                "transcript_hash": conversation.transcript_hash,
+                "updated_at": conversation.updated_at,
+            }
+        messages = [
+            {
+                "conversation_id": call.conversation_id or (conversation.id if conversation else ""),
+                "role": text.role,
+                "content": text.content,
+                "call_id": call.id if text.role == "assistant" else None,
+                "guard_reason": text.guard_reason,
+                "created_at": utcnow(),
+            }
+            for text in texts
+        ]
+
+        def write(connection: Connection) -> None:
             # UPDATEs by primary key: merge() would read each row back first
-            session.execute(_SETTLE_CALL, {"call_id": call.id, **_settled(call)})
-            for extra in extra_calls:
-                session.execute(_INSERT_CALL, _row(extra))
-            if conversation is not None:
-                conversation.updated_at = utcnow()
-                session.execute(
-                    _TOUCH_CONVERSATION,
-                    {
-                        "conversation_id": conversation.id,
-                        "language": conversation.language,
-                        "bot_state": conversation.bot_state,
-                        "transcript_hash": conversation.transcript_hash,
-                        "updated_at": conversation.updated_at,
-                    },
-                )
-            if texts:
-                session.execute(
-                    _INSERT_MESSAGE,
-                    [
-                        {
-                            "conversation_id": call.conversation_id or (conversation.id if conversation else ""),
-                            "role": text.role,
-                            "content": text.content,
-                            "call_id": call.id if text.role == "assistant" else None,
-                            "guard_reason": text.guard_reason,
-                            "created_at": utcnow(),
-                        }
-                        for text in texts
-                    ],
-                )
+            connection.execute(_SETTLE_CALL, settled)
+            for extra in extras:
+                connection.execute(_INSERT_CALL, extra)
+            if touched is not None:
+                connection.execute(_TOUCH_CONVERSATION, touched)
+            if messages:
+                connection.execute(_INSERT_MESSAGE, messages)
+
+        return write
 
     def delete_call(self, call: Call) -> None:
         with self.database.writing(), self.database.session() as session:
@@ -199,6 +227,11 @@ def _settled(call: Call) -> dict[str, object]:
     return {name: getattr(call, name) for name in _SETTLED}
 
 
+def pending_rows(conversation: Conversation | None, call: Call) -> tuple[dict[str, object] | None, dict[str, object]]:
+    """What ``Store.write_ahead`` inserts: a new conversation's row (or None) and the call's."""
+    return (_row(conversation) if conversation is not None else None), _row(call)
+
+
 def _row(model: Conversation | Call) -> dict[str, object]:
     """A new row's columns for a Core INSERT (the database assigns an unset id)."""
     return model.model_dump(exclude={"id"} if model.id is None else set())
@@ -216,7 +249,5 @@ _TOUCH_CONVERSATION = (
     .values({name: bindparam(name) for name in ("language", "bot_state", "transcript_hash", "updated_at")})
 )
 _SETTLE_CALL = (
-    update(Call)
-    .where(col(Call.id) == bindparam("call_id"))
-    .values({name: bindparam(name) for name in _SETTLED})
+    update(Call).where(col(Call.id) == bindparam("call_id")).values({name: bindparam(name) for name in _SETTLED})
 )

@@ -31,6 +31,7 @@ class Reply:
     status: int = 200
     error_message: str = "scripted failure"
     delay: float = 0.0  # seconds before answering
+    chunk_delay: float = 0.0  # seconds between a stream's content chunks (a model generating)
     cached_tokens: int = 0
     # Stream: the number of content chunks sent before the connection drops.
     # Not streamed: the connection drops with no answer at all.
@@ -379,6 +380,8 @@ class _Handler(BaseHTTPRequestHandler):
             if reply.cut_after is not None and i >= reply.cut_after:
                 self._drop()
                 return
+            if reply.chunk_delay and i:
+                time.sleep(reply.chunk_delay)
             self._event(chunk({"content": piece}))
         self._event(chunk({}, "stop"))
         if want_usage:

@@ -146,7 +146,8 @@ def test_bot_chat_streams_delta_events_then_done(api: ApiServer, fake: FakeOpenA
 
 
 def test_a_client_that_disconnects_mid_stream_leaves_an_aborted_row(api: ApiServer, fake: FakeOpenAI) -> None:
-    fake.script(Reply(text=" ".join(f"w{i}" for i in range(400)), delay=0.0))
+    # generated at a model's pace: the client leaves while the reply is still coming
+    fake.script(Reply(text=" ".join(f"w{i}" for i in range(400)), chunk_delay=0.005))
     body = json.dumps({"message": "long answer please", "stream": True}).encode()
     port = int(api.base_url.rsplit(":", 1)[1])
     with socket.create_connection(("127.0.0.1", port)) as sock:

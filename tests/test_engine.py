@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from decimal import Decimal
 from pathlib import Path
 
@@ -317,22 +318,18 @@ async def test_each_shipped_bot_answers_with_its_own_prompt(cli_env, fake: FakeO
     ],
 )  # fmt: skip
 def test_a_reply_is_read_from_whatever_json_a_server_sends(body: dict, usage: tuple[int, int] | None) -> None:
-    import httpx
-
     from core.providers.openai import _completion
 
-    completion = _completion(httpx.Response(200, json=body), "gpt-4o-mini")
+    completion = _completion(json.dumps(body).encode(), "gpt-4o-mini")
     assert completion.text == "hi"
     got = (completion.usage.prompt_tokens, completion.usage.completion_tokens) if completion.usage else None
     assert got == usage
 
 
 def test_a_reply_that_is_no_chat_completion_is_a_provider_error() -> None:
-    import httpx
-
     from core.errors import ProviderError
     from core.providers.openai import _completion
 
     for broken in (b"<html>busy</html>", b'{"choices": {"a": 1}}', b'{"choices": [{"message": "x"}]}'):
         with pytest.raises(ProviderError, match="not a chat completion"):
-            _completion(httpx.Response(200, content=broken), "gpt-4o-mini")
+            _completion(broken, "gpt-4o-mini")

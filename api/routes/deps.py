@@ -10,11 +10,12 @@ from core.engine import Engine
 from core.runtime import Runtime
 
 
-def runtime(request: Request) -> Runtime:
+# Async on purpose: FastAPI runs a sync dependency in a thread, a hop per request for a lookup.
+async def runtime(request: Request) -> Runtime:
     return request.app.state.runtime
 
 
-def engine(request: Request) -> Engine:
+async def engine(request: Request) -> Engine:
     return request.app.state.engine
 
 

@@ -177,7 +177,9 @@ async def _events(engine: Engine, prepared: PreparedTurn, bot: str, include_usag
             kind = (
                 "upstream_error"
                 if isinstance(exc, ProviderError)
-                else "rate_limit_error" if isinstance(exc, RateLimited) else "invalid_request_error"
+                else "rate_limit_error"
+                if isinstance(exc, RateLimited)
+                else "invalid_request_error"
             )
             error = {"error": {"message": str(exc), "type": kind, "code": status_of(exc)}}
             yield format_sse_event(data_str=json.dumps(error))
@@ -198,7 +200,6 @@ async def chat_completions(
     body: CompletionBody,
     key: ChatKey,
     engine: EngineDep,
-    response: Response,
     request: Request,
     x_conversation_id: Annotated[str | None, Header(max_length=64)] = None,
 ):
@@ -218,17 +219,26 @@ async def chat_completions(
             headers={"Cache-Control": "no-cache", **headers},
         )
     result = await engine.turn(prepared)
-    # What OpenAI's schema has no field for travels in headers.
-    response.headers.update({**headers, "X-Strategy": result.strategy, "X-Cost-USD": usd_digits(result.cost_usd)})
-    return ChatCompletion(
-        id=f"chatcmpl-{result.conversation_id}-{result.call_id or 0}",
-        object="chat.completion",
-        created=int(time.time()),
-        model=body.model,
-        choices=[
-            {"index": 0, "message": {"role": "assistant", "content": result.reply}, "finish_reason": "stop"}  # type: ignore[list-item]
-        ],
-        usage=_usage(result),
+    # The reply as OpenAI's ChatCompletion serializes it (response_model documents it), written
+    # straight to JSON: validating our own dict into the SDK's models cost more than the turn's
+    # database work. What OpenAI's schema has no field for travels in headers.
+    usage = result.usage
+    completion = {
+        "id": f"chatcmpl-{result.conversation_id}-{result.call_id or 0}",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": body.model,
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": result.reply}, "finish_reason": "stop"}],
+        "usage": {
+            "prompt_tokens": usage.prompt_tokens,
+            "completion_tokens": usage.completion_tokens,
+            "total_tokens": usage.total_tokens,
+            "prompt_tokens_details": {"cached_tokens": usage.cached_tokens},
+        },
+    }
+    headers.update({"X-Strategy": result.strategy, "X-Cost-USD": usd_digits(result.cost_usd)})
+    return Response(
+        json.dumps(completion, ensure_ascii=False).encode(), media_type="application/json", headers=headers
     )
 
 
