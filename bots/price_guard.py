@@ -128,7 +128,9 @@ class PriceGuard:
                 before = s_text[: figure.start]
                 if self._budget.search(before) or self._other_cost.search(before):
                     continue
-                about = _nearest(anchors, len(self.catalog.tokens(s_text[: figure.start])))
+                # where the figure is among the sentence's products matters only when there are two
+                position = len(self.catalog.tokens(s_text[: figure.start])) if len(anchors) > 1 else 0
+                about = _nearest(anchors, position)
                 if about is None:
                     about = last if last is not None else (asked[0] if len(asked) == 1 else None)
                 if isinstance(about, Product):
