@@ -26,7 +26,7 @@ from core.context import build_messages
 from core.db import Database
 from core.errors import InvalidInput, NotFound, ProviderBusy, ProviderError, ProviderTimeout, StreamInterrupted
 from core.hooks import BotHooks, GuardReply, Turn, load_hooks
-from core.ledger import Call, Conversation, StrategyState
+from core.ledger import Call, Conversation, StrategyState, utcnow
 from core.messages import ChatMessage
 from core.pricing import Price, PriceTable, to_nanos
 from core.profiles import Profile, Profiles
@@ -182,13 +182,21 @@ class Engine:
                 )
             return found, False
         conversation_id = uuid.uuid4().hex
+        now = utcnow()
         if request.strategy:
             chosen = request.strategy
             strategies.config(state, profile, chosen)  # raises a clear error if it cannot serve
         else:
             chosen = strategies.pick(state, profile, conversation_id)
         return (
-            Conversation(id=conversation_id, bot=profile.name, strategy=chosen, owner=request.owner),
+            Conversation(
+                id=conversation_id,
+                bot=profile.name,
+                strategy=chosen,
+                owner=request.owner,
+                created_at=now,
+                updated_at=now,
+            ),
             True,
         )
 
@@ -295,6 +303,7 @@ class Engine:
         prompt = plan.tokenizer.count_messages(plan.request.messages)  # type: ignore[arg-type]
         worst = Usage(prompt_tokens=prompt, completion_tokens=plan.request.max_output_tokens or WORST_CASE_OUTPUT)
         call = Call(
+            created_at=utcnow(),  # given, not defaulted: pydantic inspects a default factory per call
             conversation_id=plan.conversation.id,
             bot=plan.profile.name,
             strategy=plan.conversation.strategy,
