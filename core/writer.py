@@ -44,6 +44,9 @@ class Writer:
         self.database = database
         self.inline = database.is_sqlite if inline is None else inline
         self._tick: list[_Item] = []  # inline: the writes queued during this turn of the loop
+        # inline: the loop's own connection, held (a pool checkout and its reset cost as much as
+        # the writes); the writer thread holds its own the same way
+        self._connections: dict[int, Connection] = {}
         self._queue: queue.SimpleQueue[_Item | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
@@ -83,10 +86,10 @@ class Writer:
         if self._tick:
             self._flush_tick()
         thread = self._thread
-        if thread is None or not thread.is_alive():
-            return
-        self._queue.put(None)
-        thread.join(timeout)
+        if thread is not None and thread.is_alive():
+            self._queue.put(None)
+            thread.join(timeout)
+        self._release()
 
     # -- the writer thread -------------------------------------------------------
 
@@ -128,8 +131,22 @@ class Writer:
             self._resolve(future, loop, result=result)
 
     def _transaction(self, writes: list[Write]) -> list[Any]:
-        with self.database.writing(), self.database.engine.begin() as connection:
+        connection = self._connection()
+        with self.database.writing(), connection.begin():
             return [write(connection) for write in writes]
+
+    def _connection(self) -> Connection:
+        """This thread's held connection (the loop's, or the writer thread's)."""
+        ident = threading.get_ident()
+        connection = self._connections.get(ident)
+        if connection is None or connection.closed or connection.invalidated:
+            connection = self._connections[ident] = self.database.engine.connect()
+        return connection
+
+    def _release(self) -> None:
+        for connection in self._connections.values():
+            connection.close()
+        self._connections.clear()
 
     @staticmethod
     def _resolve(
