@@ -68,6 +68,8 @@ class TurnRequest:
     source: str = "production"  # or "eval" (core/evaluation.py)
     # The asking key's own limits (requests and tokens a minute), when it has any.
     limits: RateLimits | None = None
+    # The asking API key's id, on each of its calls (what its rate limits count).
+    key_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -104,6 +106,7 @@ class PreparedTurn:
     transcript: tuple[ChatMessage, ...] | None = None
     source: str = "production"
     limits: RateLimits | None = None
+    key_id: str | None = None
 
 
 class Engine:
@@ -243,6 +246,7 @@ class Engine:
             transcript=request.history if request.transcript else None,
             source=request.source,
             limits=request.limits,
+            key_id=request.key_id,
         )
         if plan.guard is not None:
             return plan
@@ -317,6 +321,7 @@ class Engine:
             usage_source="estimated",
             attempt=attempt,
             request_id=plan.request_id,
+            key_id=plan.key_id,
             source=plan.source,
         )
         # Checked in the transaction that writes the row, each under its own lock.

@@ -61,6 +61,7 @@ class Call(SQLModel, table=True):
     __table_args__ = (
         Index("ix_calls_bot_strategy_created", "bot", "strategy", "created_at"),
         Index("ix_calls_status_created", "status", "created_at"),  # pending rows settled at start-up
+        Index("ix_calls_key_created", "key_id", "created_at"),  # a key's rate limits
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -86,6 +87,8 @@ class Call(SQLModel, table=True):
     # budgets, comparisons, reports and fine-tuning exports (shown on request).
     source: str = Field(default="production", max_length=12)
     request_id: str | None = Field(default=None, max_length=64)
+    # The API key that asked (None from the command line): what its rate limits count.
+    key_id: str | None = Field(default=None, max_length=32)
     usage_source: str = Field(max_length=12)  # reported | estimated | none
     error: str | None = None
     created_at: datetime = Field(default_factory=utcnow, index=True)

@@ -1,8 +1,8 @@
 """Per-key rate limits: requests and tokens over any 60 seconds, counted from the ledger.
 
 No counter table and no extra write per request: a key's model turns in the window are
-its calls' first attempts (written, pending, before each call is sent), and its tokens
-are those calls' prompt and completion tokens. The decisive check runs in the
+its calls' first attempts (written, pending, before each call is sent, each naming its
+key), and its tokens are those calls' prompt and completion tokens. The decisive check runs in the
 transaction that writes the pending row, under a lock per key, so a burst on several
 workers cannot pass the limit by more than the calls already in flight.
 """
@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import func
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
-from core.errors import RateLimited
-from core.ledger import Call, Conversation, utcnow
+from core.errors import InvalidInput, RateLimited
+from core.ledger import Call, utcnow
 
 WINDOW = timedelta(seconds=60)
 
@@ -38,18 +38,21 @@ def check(session: Session, limits: RateLimits, prompt_tokens: int = 0, now: dat
     turn of ``prompt_tokens`` would pass a limit."""
     now = now or utcnow()
     since = now - WINDOW
-    mine = (
-        select(
-            func.count(),
-            func.coalesce(func.sum(Call.prompt_tokens + Call.completion_tokens), 0),
-            func.min(Call.created_at),
+    tpm = limits.tokens_per_minute
+    if tpm is not None and prompt_tokens > tpm:
+        # no wait would ever let it through: not a 429 to retry, a request to change
+        raise InvalidInput(
+            f"this request's prompt is {prompt_tokens:,} tokens and this key may use {tpm:,} tokens a minute; "
+            "send a shorter conversation, or raise the key's limit (domainbots keys limit NAME --tpm N)"
         )
-        .join(Conversation, col(Conversation.id) == col(Call.conversation_id))
-        .where(Conversation.owner == limits.key_id, Call.attempt == 1, Call.created_at >= since)
-    )
+    mine = select(
+        func.count(),
+        func.coalesce(func.sum(Call.prompt_tokens + Call.completion_tokens), 0),
+        func.min(Call.created_at),
+    ).where(Call.key_id == limits.key_id, Call.attempt == 1, Call.created_at >= since)
     turns, tokens, oldest = session.exec(mine).one()
     wait = max(1, math.ceil((_aware(oldest) + WINDOW - now).total_seconds())) if oldest is not None else 1
-    rpm, tpm = limits.requests_per_minute, limits.tokens_per_minute
+    rpm = limits.requests_per_minute
     if rpm is not None and turns >= rpm:
         raise RateLimited(f"this key may make {rpm} requests a minute; {turns} in the last 60 s", retry_after=wait)
     if tpm is not None and turns and int(tokens) + prompt_tokens > tpm:

@@ -59,6 +59,34 @@ def test_a_key_over_its_tokens_a_minute_gets_429(api: ApiServer, fake: FakeOpenA
     assert "60 tokens a minute" in refused.json()["detail"]
 
 
+def test_a_request_larger_than_the_tokens_a_minute_is_refused_before_any_call(api: ApiServer, fake: FakeOpenAI) -> None:
+    key = _key(api, "tiny", tokens_per_minute=20)
+    headers = {"Authorization": f"Bearer {key}"}
+    # no wait would let it through, so not a 429 to retry: a 422 that says what to change
+    refused = httpx.post(f"{api.v1}/bots/helpdesk/chat", json={"message": "long " * 30}, headers=headers)
+    assert refused.status_code == 422, refused.text
+    assert "20 tokens a minute" in refused.json()["detail"]
+    assert "--tpm" in refused.json()["detail"]
+    assert fake.chat_requests() == []
+
+
+def test_each_call_names_its_key_and_the_limits_count_by_it(api: ApiServer, fake: FakeOpenAI) -> None:
+    from sqlmodel import select
+
+    from core.ledger import Call
+
+    key = _key(api, "counted", requests_per_minute=2)
+    headers = {"Authorization": f"Bearer {key}"}
+    first = httpx.post(f"{api.v1}/bots/helpdesk/chat", json={"message": "a"}, headers=headers).json()
+    # the key continues its conversation: the second turn counts too, the third is refused
+    again = {"message": "b", "conversation_id": first["conversation_id"]}
+    assert httpx.post(f"{api.v1}/bots/helpdesk/chat", json=again, headers=headers).status_code == 200
+    assert httpx.post(f"{api.v1}/bots/helpdesk/chat", json=again, headers=headers).status_code == 429
+    with api.runtime.database.session() as session:
+        rows = list(session.exec(select(Call)))
+    assert [row.key_id for row in rows] == [key.split("_")[1]] * 2
+
+
 def test_a_burst_cannot_pass_the_limit(api: ApiServer, fake: FakeOpenAI) -> None:
     key = _key(api, "bursty", requests_per_minute=5)
     headers = {"Authorization": f"Bearer {key}"}

@@ -67,6 +67,7 @@ async def chat(bot: BotName, body: ChatBody, key: ChatKey, engine: EngineDep, re
             owner=owner_of(key),
             request_id=getattr(request.state, "request_id", None),
             limits=limits_of(key),
+            key_id=key.id,
         )
     )
     if body.stream:

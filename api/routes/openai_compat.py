@@ -208,7 +208,7 @@ async def chat_completions(
     Answers carry `X-Conversation-Id`, and (not streamed) `X-Strategy` and `X-Cost-USD`."""
     request_id = getattr(request.state, "request_id", None)
     prepared = await engine.prepare(
-        replace(_turn_request(body, x_conversation_id, owner_of(key), request_id), limits=limits_of(key))
+        replace(_turn_request(body, x_conversation_id, owner_of(key), request_id), limits=limits_of(key), key_id=key.id)
     )
     headers = {"X-Conversation-Id": prepared.conversation.id}
     if body.stream:
@@ -237,9 +237,7 @@ async def chat_completions(
         },
     }
     headers.update({"X-Strategy": result.strategy, "X-Cost-USD": usd_digits(result.cost_usd)})
-    return Response(
-        json.dumps(completion, ensure_ascii=False).encode(), media_type="application/json", headers=headers
-    )
+    return Response(json.dumps(completion, ensure_ascii=False).encode(), media_type="application/json", headers=headers)
 
 
 class ModelList(BaseModel):
