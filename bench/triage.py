@@ -1,6 +1,7 @@
 """Medical triage on the independently written sets: recall, false alarms, time per message.
 
     .venv/bin/python bench/triage.py [--split dev|test|all] [--file HELD_OUT.jsonl] [--misses] [--json]
+                                     [--rules-only | --model WEIGHTS.npz]
 
 The sets in tests/data/triage_{dev,test}.jsonl were written by helpers who never saw
 the rules (their brief: tests/data/briefs/triage_writer.md). The rules are tuned on
@@ -8,7 +9,10 @@ dev only; test is reported untouched. A hit counts as recall when it is an emerg
 of any category (routing is what matters; the category is reported too). Two-turn
 conversations are judged the way the bot judges them: the last turns together.
 Time: median and p95 per message over the split, and one 100,000-character message
-to show the cost is linear.
+to show the cost is linear. By default the shipped triage is measured: the rules with
+the learned second opinion (bots/triage_model.py); --rules-only measures the rules alone
+(the model is trained on dev, so dev figures with it are not a measure of the rules), and
+--model measures the rules with other weights (scripts/train_triage_classifier.py --out).
 """
 
 from __future__ import annotations
@@ -25,7 +29,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bots.triage import Triage  # noqa: E402
+from bots.triage import Triage, _shipped_data  # noqa: E402
+from bots.triage_model import TriageModel  # noqa: E402
 
 DATA = ROOT / "tests" / "data"
 
@@ -127,8 +132,15 @@ def main() -> None:
     parser.add_argument("--file", action="append", default=[], help="a set kept outside the repository (repeat)")
     parser.add_argument("--misses", action="store_true", help="list every miss and false alarm")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--rules-only", action="store_true", help="the rules without the learned second opinion")
+    parser.add_argument("--model", help="the rules with these weights instead of the shipped ones")
     args = parser.parse_args()
-    triage = Triage.shipped()
+    if args.rules_only:
+        triage = Triage.rules_only()
+    elif args.model:
+        triage = Triage(_shipped_data(), TriageModel.load(Path(args.model).read_bytes()))
+    else:
+        triage = Triage.shipped()
     splits = args.file or (["dev", "test"] if args.split == "all" else [args.split])
     out = {}
     for split in splits:

@@ -14,7 +14,10 @@ So triage works on concepts instead (``bots/data/triage.yaml``):
 4. a category fires when one of its rules has all its concepts within a window of
    words, none of them negated, and the sentence is not framed as history, a
    hypothetical, a lesson or fiction (a framed first-person self-harm term, or an
-   urgency cue such as "now", still fires).
+   urgency cue such as "now", still fires);
+5. a learned second opinion (``bots/triage_model.py``, logistic regression over hashed
+   n-grams) may add an emergency the rules missed when it is confident, and may drop a
+   rule hit it finds very unlikely (never self-harm or "not breathing").
 
 Every step is a dictionary lookup or a bounded scan, so the time grows linearly with
 the message.
@@ -33,6 +36,7 @@ from typing import Any
 import yaml
 
 from bots import triage_words as words
+from bots.triage_model import TriageModel
 
 LANGS = ("en", "fa", "fi")
 # Languages whose word order is free enough in speech that two words of a term may come swapped.
@@ -107,8 +111,19 @@ class _Analysis:
     urgent: set[int] = field(default_factory=set)  # sentences with an urgency cue
 
 
+@cache
+def _shipped_data() -> dict[str, Any]:
+    data: dict[str, Any] = yaml.safe_load(files("bots").joinpath("data/triage.yaml").read_text(encoding="utf-8"))
+    return data
+
+
+# A hit the learned second opinion adds, when it does not read self-harm.
+LEARNED = ("emergency", "an emergency the learned second opinion reads (no rule matched)")
+
+
 class Triage:
-    def __init__(self, data: dict[str, Any]) -> None:
+    def __init__(self, data: dict[str, Any], model: TriageModel | None = None) -> None:
+        self.model = model
         self._index: dict[tuple[str, str], list[_Term]] = {}
         # Persian word order is free in speech ("نفس نمیتونه بکشه" / "نمیتونه نفس بکشه"): a term's
         # first two words may come swapped (in terms of three words or more: two-word terms are often
@@ -233,7 +248,14 @@ class Triage:
     @classmethod
     @cache
     def shipped(cls) -> Triage:
-        return cls(yaml.safe_load(files("bots").joinpath("data/triage.yaml").read_text(encoding="utf-8")))
+        """The shipped rules with the shipped learned second opinion."""
+        return cls(_shipped_data(), TriageModel.shipped())
+
+    @classmethod
+    @cache
+    def rules_only(cls) -> Triage:
+        """The shipped rules alone (how they are measured and tuned)."""
+        return cls(_shipped_data())
 
     # -- analysis ---------------------------------------------------------------
 
@@ -507,7 +529,14 @@ class Triage:
         score, used = 0, []
         for concept, weight in rule.signals.items():
             live = self._live(analysis, frozenset([concept]), category)
-            distinct = list({(m.start, m.end): m for m in live}.values())[:2]
+            # one sign said once: a term inside a longer one of the same concept ("dige khaste" in
+            # "dige khaste shodam", "so done" in "I am so done") does not count again
+            spans = {(m.start, m.end): m for m in live}
+            distinct = [
+                m
+                for (start, end), m in spans.items()
+                if not any(s <= start and end <= e and (s, e) != (start, end) for s, e in spans)
+            ][:2]
             score += weight * len(distinct)
             used.extend(distinct)
         return used if score >= rule.at_least else None
@@ -559,10 +588,31 @@ class Triage:
                     return Hit(category.id, category.reason, category.crisis, category.advice), used
         return None
 
+    def _second_opinion(self, text: str, hit: Hit | None) -> Hit | None:
+        """The model's word on the rules' verdict: add a confident miss, drop a very unlikely hit."""
+        if self.model is None:
+            return hit
+        emergency, self_harm = self.model.scores(text)
+        if hit is not None:
+            # A long message dilutes the n-grams that matter: the rules alone judge it.
+            short = len(text.split()) <= self.model.veto_max_words
+            vetoed = short and hit.id not in self.model.never_vetoed and emergency < self.model.veto
+            return None if vetoed else hit
+        return self._learned_hit(self_harm) if emergency >= self.model.add else None
+
+    def _learned_hit(self, self_harm: float) -> Hit:
+        crisis = self._category_by_id("self_harm")
+        if self_harm >= 0.5 and crisis is not None:
+            return Hit(crisis.id, crisis.reason, crisis.crisis, crisis.advice)
+        return Hit(*LEARNED, crisis=False)
+
+    def _category_by_id(self, cid: str) -> _Category | None:
+        return next((c for c in self.categories if c.id == cid), None)
+
     def check(self, text: str) -> Hit | None:
         """The emergency in one message, or None."""
         judged = self._judge(self.analyse([text]))
-        return judged[0] if judged else None
+        return self._second_opinion(text, judged[0] if judged else None)
 
     def check_conversation(self, turns: Sequence[str], *, window: int = 3) -> Hit | None:
         """The emergency in the latest user turn, or in the last ``window`` user turns read
@@ -576,5 +626,15 @@ class Triage:
             analysis = self.analyse(recent)
             judged = self._judge(analysis)
             if judged is not None and any(analysis.tokens[m.start].turn == len(recent) - 1 for m in judged[1]):
-                return judged[0]
-        return self.check(recent[-1])
+                hit = self._second_opinion("\n".join(recent), judged[0])
+                if hit is not None:
+                    return hit
+        hit = self.check(recent[-1])
+        if hit is not None or self.model is None or len(recent) == 1:
+            return hit
+        # The model reads the turns together too, when the latest one tips them over (the earlier
+        # turns were no emergency, to the rules or to the model).
+        emergency, self_harm = self.model.scores("\n".join(recent))
+        if emergency < self.model.add or self._judge(self.analyse(recent[:-1])) is not None:
+            return None
+        return self._learned_hit(self_harm) if self.model.scores("\n".join(recent[:-1]))[0] < self.model.add else None

@@ -76,12 +76,14 @@ _TOKEN = re.compile(
     r"\d+(?:\.\d+)?|[a-z]+(?:'[a-z]+)?|[\u0621-\u063a\u0641-\u064a\u067e\u0686\u0698\u06a9\u06af\u06cc\u06c0]+"
     "|[" + _EMOJI + "]"
 )
+TOKEN = _TOKEN  # the words of a folded text (bots.triage_model reads them too)
 _SENTENCE_END = re.compile(r"[!?؟\n;؛]+|\.+(?!\d)")  # not the dot of "38.1"
 _CLAUSE_END = re.compile(r"[,،]| - ")
 
 # Persian words that are only a suffix written apart (after ZWNJ or a space), and the
-# object marker, which spoken Persian glues on or drops (خودمو / خودم را / خودم رو).
-_FA_DROP = frozenset("ها های هایی هام هات هاش ام ات اش ای ی ایم اید اند تر ترین شون مون تون را رو".split())
+# object marker, which spoken Persian glues on or drops (خودمو / خودم را / خودم رو), also
+# spoken endings typed after a ZWNJ (نامه‌مو، خسته‌م، ریسه‌ست).
+_FA_DROP = frozenset("ها های هایی هام هات هاش ام ات اش ای ی ایم اید اند تر ترین شون مون تون را رو م مو ست".split())
 _FA_SUFFIXES = (
     "هایشان هایمان هایتان هاشون هامون هاتون هایم هایت هایش های ها ترین تر شون مون تون"
     " شان مان تان یم ید ند ام ات اش ای م ت ش ی ه و ا"
@@ -314,7 +316,6 @@ class FuzzyIndex:
 
 def _vowel_variant(a: str, b: str) -> bool:
     return len(a) == len(b) and [{x, y} for x, y in zip(a, b, strict=True) if x != y] == [{"o", "u"}]
-
 
 
 _VOWELS = re.compile(r"[aeiou]")

@@ -1,18 +1,24 @@
 """Medical triage on sets written by helpers who never read the rules (tests/data/briefs/).
 
 The dev split is what the rules were tuned on; its figures are asserted here so a change
-that loses ground fails. The test split is reported by ``bench/triage.py`` (and in the
-closing notes) and deliberately not asserted: it is there to be measured, not fitted.
+that loses ground fails. They are asserted for the rules alone: the learned second opinion
+(bots/triage_model.py) is trained on dev, so dev figures with it measure nothing. The test
+split is reported by ``bench/triage.py`` (and in the closing notes) and deliberately not
+asserted: it is there to be measured, not fitted.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import sys
+import zlib
 from pathlib import Path
 
 import pytest
 
-from bots.triage import Triage
+from bots.triage import Triage, _shipped_data
+from bots.triage_model import TriageModel, features
 
 DATA = Path(__file__).parent / "data"
 
@@ -28,8 +34,8 @@ def judged(triage: Triage, row: dict) -> bool:
     return triage.check(row["text"]) is not None
 
 
-def test_the_dev_split_meets_the_bar() -> None:
-    triage = Triage.shipped()
+@pytest.mark.parametrize("triage", [Triage.rules_only(), Triage.shipped()], ids=["rules", "shipped"])
+def test_the_dev_split_meets_the_bar(triage: Triage) -> None:
     dev = [row for row in rows("dev") if "text" in row]
     emergencies = [row for row in dev if row["label"] == "emergency"]
     lookalikes = [row for row in dev if row["label"] == "none"]
@@ -42,8 +48,8 @@ def test_the_dev_split_meets_the_bar() -> None:
     assert len(alarms) / len(lookalikes) <= 0.06, alarms
 
 
-def test_every_two_turn_emergency_of_the_dev_split_is_routed() -> None:
-    triage = Triage.shipped()
+@pytest.mark.parametrize("triage", [Triage.rules_only(), Triage.shipped()], ids=["rules", "shipped"])
+def test_every_two_turn_emergency_of_the_dev_split_is_routed(triage: Triage) -> None:
     conversations = [row for row in rows("dev") if "turns" in row]
     assert len(conversations) >= 20
     missed = [row["turns"] for row in conversations if row["label"] == "emergency" and not judged(triage, row)]
@@ -94,7 +100,7 @@ def test_phrasings_nobody_wrote_a_rule_for(text: str, expected: str | None) -> N
 
 
 def test_symptoms_over_two_turns_are_judged_together() -> None:
-    triage = Triage.shipped()
+    triage = Triage.rules_only()  # the rules' own reading over turns (the model is asked per turn too)
     first = "my chest has felt tight since lunch"
     assert triage.check_conversation([first]) is None
     hit = triage.check_conversation([first, "now I'm sweating and my left arm is numb"])
@@ -137,3 +143,36 @@ def test_a_huge_message_is_read_in_one_pass() -> None:
 def test_what_a_second_reading_found(text: str, expected: str | None) -> None:
     hit = Triage.shipped().check(text)
     assert (hit.id if hit else None) == expected
+
+
+def test_the_learned_second_opinion_is_loaded_and_used() -> None:
+    shipped, rules = Triage.shipped(), Triage.rules_only()
+    assert shipped.model is not None
+    assert rules.model is None
+    assert "sklearn" not in sys.modules  # inference is numpy and the standard library
+    # a stable hash: the shipped weights stay valid across runs, machines and Pythons
+    grams = ["c a", "cab", "cb ", "c ab", "cab ", "c ab ", "wab"]  # padded character 2-5-grams, the word
+    expected = {zlib.crc32(g.encode()) & (2**18 - 1): 1 / len(grams) ** 0.5 for g in grams}
+    assert features("AB", 18) == pytest.approx(expected)
+    # it adds what the rules miss ...
+    unwakeable = "grandma is snoring super loud in her chair and we can't wake her up at all, she was fine an hour ago"
+    assert rules.check(unwakeable) is None
+    assert shipped.check(unwakeable) is not None
+    # ... and drops a rule hit it finds very unlikely
+    figurative = "I choked in the final again, 3 missed free throws. how do athletes deal with pressure"
+    assert rules.check(figurative) is not None
+    assert shipped.check(figurative) is None
+
+
+def test_the_second_opinion_never_drops_self_harm_nor_a_long_message() -> None:
+    model = TriageModel.shipped()
+    vetoes_all = Triage(_shipped_data(), dataclasses.replace(model, veto=1.01))
+    assert vetoes_all.check("I have crushing chest pain and I'm sweating") is None
+    hit = vetoes_all.check("I want to kill myself tonight")
+    assert hit is not None
+    assert hit.id == "self_harm"
+    assert vetoes_all.check("I feel fine today. " * 100 + "I can't breathe") is not None
+    adds_all = Triage(_shipped_data(), dataclasses.replace(model, add=0.0))
+    added = adds_all.check("hello there")
+    assert added is not None
+    assert added.id in {"emergency", "self_harm"}

@@ -1,0 +1,151 @@
+"""Train the triage's learned second opinion (bots/triage_model.py) and ship its weights.
+
+    .venv/bin/pip install scikit-learn   # training only (the `train` extra); inference needs numpy alone
+    .venv/bin/python scripts/train_triage_classifier.py [--data tests/data/triage_dev.jsonl] [--out PATH]
+
+Trains on the dev split only (never on the test split or a held-out set): two logistic
+regressions (an emergency of any category; self-harm) over the hashed n-grams of
+``bots.triage_model.features``. Its two thresholds are picked on dev alone, from
+out-of-fold scores (five folds) next to the shipped rules' own verdicts:
+
+- ``add``: the lowest score at which "rules OR model" raises dev's false alarms by at most
+  one point over the rules alone;
+- ``veto``: the highest score below which dropping a rule hit (never self-harm or not
+  breathing) loses at most 0.1% of dev's emergencies.
+
+Then the project's own regression phrases hold them back: no emergency of
+tests/data/red_flags.tsv may score below ``veto``, and no look-alike there (nor the vague
+messages of GUARD_LOOKALIKES, which the medical bot's tests expect to reach the model) may
+score at ``add`` or above. These phrases are never trained on.
+
+Writes ``bots/data/triage_model.npz`` (weights as float32, thresholds, hash width).
+Run it again after folding a new writer's set into dev, or after a change to the rules.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import numpy as np  # noqa: E402
+from scipy.sparse import csr_matrix  # noqa: E402
+from sklearn.linear_model import LogisticRegression  # noqa: E402
+from sklearn.model_selection import StratifiedKFold  # noqa: E402
+
+from bots.triage import Triage  # noqa: E402
+from bots.triage_model import features  # noqa: E402
+
+BITS = 18
+C = 4.0
+NEVER_VETOED = ("self_harm", "not_breathing")
+RED_FLAGS = ROOT / "tests" / "data" / "red_flags.tsv"
+GUARD_LOOKALIKES = [
+    "my chest has felt tight since lunch",  # one turn of a two-turn emergency: not yet one
+    "my tummy feels odd and I feel weird",  # vague: the model's reply decides
+    "bleeding gums and fever",
+    "my gums bleed a bit and I have a fever",
+]
+
+
+def load(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def text_of(row: dict[str, Any]) -> str:
+    """A conversation is read as the model reads it at run time: its last turns together."""
+    return "\n".join(row["turns"][-3:]) if "turns" in row else row["text"]
+
+
+def matrix(texts: list[str], bits: int = BITS) -> csr_matrix:
+    data: list[float] = []
+    indices: list[int] = []
+    indptr = [0]
+    for text in texts:
+        f = features(text, bits)
+        indices.extend(f.keys())
+        data.extend(f.values())
+        indptr.append(len(indices))
+    return csr_matrix((data, indices, indptr), shape=(len(texts), 1 << bits))
+
+
+def fit(x: csr_matrix, y: np.ndarray) -> LogisticRegression:
+    return LogisticRegression(C=C, max_iter=3000, class_weight="balanced").fit(x, y)
+
+
+def rules_verdict(triage: Triage, row: dict[str, Any]) -> str | None:
+    if "turns" in row:
+        hit = None
+        for k in range(1, len(row["turns"]) + 1):
+            hit = triage.check_conversation(row["turns"][:k]) or hit
+        return hit.id if hit else None
+    hit = triage.check(row["text"])
+    return hit.id if hit else None
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", action="append", default=[], help="training JSONL (repeat); default: dev")
+    parser.add_argument("--out", default=str(ROOT / "bots" / "data" / "triage_model.npz"))
+    args = parser.parse_args()
+    rows = [row for path in args.data or [ROOT / "tests" / "data" / "triage_dev.jsonl"] for row in load(Path(path))]
+    x = matrix([text_of(r) for r in rows])
+    y_em = np.array([r["label"] == "emergency" for r in rows], dtype=int)
+    y_sh = np.array([r["label"] == "emergency" and r["category"] == "self_harm" for r in rows], dtype=int)
+
+    rules = Triage.rules_only()
+    verdicts = [rules_verdict(rules, r) for r in rows]
+    hit = np.array([v is not None for v in verdicts])
+    vetoable = np.array([v is not None and v not in NEVER_VETOED for v in verdicts])
+    oof = np.zeros(len(rows))
+    for train, held in StratifiedKFold(5, shuffle=True, random_state=0).split(x, y_em):
+        oof[held] = fit(x[train], y_em[train]).predict_proba(x[held])[:, 1]
+    benign, emergency = y_em == 0, y_em == 1
+    base = hit[benign].mean()
+    add = next((t for t in np.arange(0.30, 0.995, 0.01) if (hit | (oof >= t))[benign].mean() - base <= 0.01), 0.99)
+    veto = max(
+        (t for t in (0.0, 0.01, 0.02, 0.03, 0.05, 0.08, 0.1, 0.15, 0.2) if (vetoable & (oof < t) & emergency).sum()
+         <= 0.001 * emergency.sum()),
+        default=0.0,
+    )  # fmt: skip
+    flagged = (hit & ~(vetoable & (oof < veto))) | (oof >= add)
+    print(f"{len(rows)} rows; add >= {add:.2f}, veto < {veto:.2f} (picked out-of-fold on the training rows)")
+    for name, f in (("rules alone", hit), ("rules with the model (out-of-fold)", flagged)):
+        print(f"  {name:36} recall {f[emergency].mean():.1%}  false alarms {f[benign].mean():.1%}")
+
+    em, sh = fit(x, y_em), fit(x, y_sh)
+    guards = [line.split("\t") for line in RED_FLAGS.read_text(encoding="utf-8").splitlines()]
+    guards = [g for g in guards if len(g) == 2 and not g[0].startswith("#")]
+    must_keep = [text for text, flag in guards if flag != "-"]
+    must_not_add = [text for text, flag in guards if flag == "-"] + GUARD_LOOKALIKES
+    keep_scores = em.predict_proba(matrix(must_keep))[:, 1]
+    lookalike_scores = em.predict_proba(matrix(must_not_add))[:, 1]
+    while veto > 0 and (keep_scores < veto).any():
+        veto = max((t for t in (0.0, 0.01, 0.02, 0.03, 0.05, 0.08, 0.1, 0.15, 0.2) if t < veto), default=0.0)
+    while add < 0.99 and (lookalike_scores >= add).any():
+        add = round(add + 0.01, 2)
+    flagged = (hit & ~(vetoable & (oof < veto))) | (oof >= add)
+    print(f"held back by the regression phrases: add >= {add:.2f}, veto < {veto:.2f}")
+    print(f"  {'rules with the model (out-of-fold)':36} recall {flagged[emergency].mean():.1%}  "
+          f"false alarms {flagged[benign].mean():.1%}")  # fmt: skip
+    np.savez_compressed(
+        args.out,
+        bits=np.array(BITS),
+        emergency=em.coef_[0].astype(np.float32),
+        emergency_bias=np.array(em.intercept_[0]),
+        self_harm=sh.coef_[0].astype(np.float32),
+        self_harm_bias=np.array(sh.intercept_[0]),
+        add=np.array(round(float(add), 2)),
+        veto=np.array(veto),
+        never_vetoed=np.array(NEVER_VETOED),
+    )
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
