@@ -73,18 +73,44 @@ class TurnRequest:
 
 
 @dataclass(frozen=True)
-class TurnResult:
+class ModelTurn:
+    """A turn the model answered: its call's ledger row, tokens and exact cost."""
+
     conversation_id: str
     reply: str
     strategy: str
-    model: str | None  # None when a guard answered without a model
+    model: str
     language: str
     usage: Usage
     cost_usd: Decimal
-    call_id: int | None
+    call_id: int
     status: str
     usage_source: UsageSource
+    # What the bot's output check changed in the model's reply, and why; None when nothing.
     guard_reason: str | None = None
+
+
+@dataclass(frozen=True)
+class GuardedTurn:
+    """A turn the bot answered itself, before any model call (an emergency routed, a
+    settings change): no call, no tokens, nothing billed, and always a reason."""
+
+    conversation_id: str
+    reply: str
+    strategy: str
+    language: str
+    guard_reason: str
+
+    @property
+    def usage(self) -> Usage:
+        return Usage()
+
+    @property
+    def cost_usd(self) -> Decimal:
+        return Decimal(0)
+
+
+TurnResult = ModelTurn | GuardedTurn
 
 
 @dataclass
@@ -411,7 +437,7 @@ class Engine:
 
     async def _record_success(
         self, plan: PreparedTurn, call: Call, completion: Completion, side_calls: Sequence[Call] = ()
-    ) -> TurnResult:
+    ) -> ModelTurn:
         usage_source: UsageSource = "reported"
         usage = completion.usage
         if usage is None:  # a server that ignores stream_options.include_usage
@@ -428,7 +454,7 @@ class Engine:
         for side in side_calls:
             self._notify(side)
         self._notify(call)
-        return self._result(plan, reply, usage=usage, call=call, call_id=call.id)
+        return self._result(plan, reply, usage=usage, call=call)
 
     def _drop_pending(self, call: Call) -> None:
         """Refused before anything was sent (a full local queue): no attempt to keep."""
@@ -493,29 +519,24 @@ class Engine:
             ]
             plan.conversation.transcript_hash = transcript_hash(after)  # type: ignore[arg-type]
 
-    def _record_guard(self, plan: PreparedTurn) -> TurnResult:
+    def _record_guard(self, plan: PreparedTurn) -> GuardedTurn:
         assert plan.guard is not None
         self._carry_over(plan)
         self._remember_transcript(plan, plan.guard.text)
         user, *reply = self._stored(plan, plan.guard.text)
         answer = StoredText("assistant", reply[0].content if reply else None, guard_reason=plan.guard.reason)
         self.store.record(conversation=plan.conversation, is_new=plan.is_new, call=None, texts=[user, answer])
-        return TurnResult(
+        return GuardedTurn(
             conversation_id=plan.conversation.id,
             reply=plan.guard.text,
             strategy=plan.conversation.strategy,
-            model=None,
             language=plan.turn.language or plan.profile.language,
-            usage=Usage(),
-            cost_usd=Decimal(0),
-            call_id=None,
-            status="ok",
-            usage_source="none",
             guard_reason=plan.guard.reason,
         )
 
-    def _result(self, plan: PreparedTurn, reply: str, *, usage: Usage, call: Call, call_id: int | None) -> TurnResult:
-        return TurnResult(
+    def _result(self, plan: PreparedTurn, reply: str, *, usage: Usage, call: Call) -> ModelTurn:
+        assert call.id is not None  # written ahead, before the call was sent
+        return ModelTurn(
             conversation_id=plan.conversation.id,
             reply=reply,
             strategy=plan.conversation.strategy,
@@ -523,7 +544,7 @@ class Engine:
             language=plan.turn.language or plan.profile.language,
             usage=usage,
             cost_usd=call.cost_usd,
-            call_id=call_id,
+            call_id=call.id,
             status=call.status,
             usage_source=call.usage_source,  # type: ignore[arg-type]
             guard_reason=plan.turn.guard_reason,  # what finish() changed in the model's reply, and why
@@ -637,9 +658,9 @@ class Engine:
         """Deltas as they arrive, then one TurnResult. Closing the iterator early ledgers an aborted call."""
         plan = request if isinstance(request, PreparedTurn) else await self.prepare(request)
         if plan.guard is not None:
-            result = await _finish(asyncio.to_thread(self._record_guard, plan))
-            yield Delta(result.reply)
-            yield result
+            guarded = await _finish(asyncio.to_thread(self._record_guard, plan))
+            yield Delta(guarded.reply)
+            yield guarded
             return
         assert plan.request is not None
         plan.started = time.perf_counter()

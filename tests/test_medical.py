@@ -9,7 +9,7 @@ import pytest
 from sqlmodel import select
 
 from bots.triage import Triage
-from core.engine import TurnRequest
+from core.engine import GuardedTurn, TurnRequest
 from core.ledger import Call, Message
 from core.settings import Settings
 from tests.apiserver import ApiServer
@@ -50,7 +50,8 @@ async def test_an_emergency_is_routed_with_no_model_call(cli_env: dict, fake: Fa
     )
     assert fake.chat_requests() == []
     assert "Call 112 now" in result.reply
-    assert (result.model, result.cost_usd, result.call_id) == (None, 0, None)
+    assert isinstance(result, GuardedTurn)  # no model, no call, nothing billed
+    assert (result.cost_usd, result.usage.total_tokens) == (0, 0)
     assert result.guard_reason == "red flag: cardiac (chest pain with sweating, arm or jaw pain, or breathlessness)"
     with runtime.database.session() as session:
         assert session.exec(select(Call)).all() == []
@@ -109,7 +110,7 @@ async def test_symptoms_over_two_native_turns_are_routed(cli_env: dict, fake: Fa
             bot="medical", message="now I'm sweating and my left arm is numb", conversation_id=first.conversation_id
         )
     )
-    assert second.model is None
+    assert isinstance(second, GuardedTurn)
     assert second.guard_reason is not None
     assert second.guard_reason.startswith("red flag: cardiac")
     assert len(fake.chat_requests()) == 1  # only the first turn reached the model

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bots.writing import Command, parse, trim_draft
-from core.engine import TurnRequest
+from core.engine import GuardedTurn, TurnRequest
 from core.hooks import GuardReply
 from core.tokens import tokenizer_for
 from tests.fakeopenai import FakeOpenAI
@@ -50,7 +50,7 @@ pytestmark = pytest.mark.anyio
 async def test_a_conversation_keeps_its_style_and_length(cli_env: dict, fake: FakeOpenAI, load_runtime) -> None:
     engine = load_runtime().engine()
     set_style = await engine.turn(TurnRequest(bot="writing", message="/style noir"))
-    assert set_style.model is None  # a settings change needs no model call
+    assert isinstance(set_style, GuardedTurn)  # a settings change needs no model call
     assert "Noir" in set_style.reply
     cid = set_style.conversation_id
     await engine.turn(TurnRequest(bot="writing", message="/length short", conversation_id=cid))

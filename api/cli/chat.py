@@ -9,7 +9,7 @@ from dataclasses import asdict
 import click
 
 from api.cli.output import emit_json
-from core.engine import Engine, TurnRequest, TurnResult
+from core.engine import Engine, GuardedTurn, TurnRequest, TurnResult
 from core.errors import InvalidInput, ProviderError
 from core.money import usd, usd_digits
 from core.providers.base import Delta
@@ -17,9 +17,9 @@ from core.runtime import Runtime
 
 
 def _summary(result: TurnResult) -> str:
-    u = result.usage
-    if result.model is None:
+    if isinstance(result, GuardedTurn):
         return f"[{result.conversation_id} · {result.strategy} · answered without a model: {result.guard_reason}]"
+    u = result.usage
     estimated = " (estimated)" if result.usage_source == "estimated" else ""
     return (
         f"[{result.conversation_id} · {result.strategy} · {result.model} · {u.prompt_tokens:,} in "
@@ -29,6 +29,8 @@ def _summary(result: TurnResult) -> str:
 
 def _result_doc(result: TurnResult) -> dict:
     doc = asdict(result)
+    if isinstance(result, GuardedTurn):  # the same keys either way, for scripts that read them
+        doc.update(model=None, usage=asdict(result.usage), call_id=None, status="ok", usage_source="none")
     doc["cost_usd"] = usd_digits(result.cost_usd)
     return doc
 

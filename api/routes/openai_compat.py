@@ -26,7 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.auth import ChatKey, limits_of, owner_of
 from api.problems import status_of
 from api.routes.deps import PROBLEM, EngineDep, RuntimeDep
-from core.engine import Engine, PreparedTurn, TurnRequest, TurnResult
+from core.engine import Engine, ModelTurn, PreparedTurn, TurnRequest, TurnResult
 from core.errors import DomainbotsError, InvalidInput, ProviderError, RateLimited, UnknownBot, UnsupportedParameter
 from core.messages import ChatMessage
 from core.money import usd_digits
@@ -224,7 +224,7 @@ async def chat_completions(
     # database work. What OpenAI's schema has no field for travels in headers.
     usage = result.usage
     completion = {
-        "id": f"chatcmpl-{result.conversation_id}-{result.call_id or 0}",
+        "id": f"chatcmpl-{result.conversation_id}-{result.call_id if isinstance(result, ModelTurn) else 0}",
         "object": "chat.completion",
         "created": int(time.time()),
         "model": body.model,

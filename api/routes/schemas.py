@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from core.engine import TurnResult
+from core.engine import ModelTurn, TurnResult
 from core.money import usd_digits
 
 
@@ -28,11 +28,12 @@ class ChatReply(BaseModel):
 
     @classmethod
     def of(cls, result: TurnResult) -> ChatReply:
+        model, source = (result.model, result.usage_source) if isinstance(result, ModelTurn) else (None, "none")
         return cls(
             conversation_id=result.conversation_id,
             reply=result.reply,
             strategy=result.strategy,
-            model=result.model,
+            model=model,
             language=result.language,
             usage=UsageOut(
                 prompt_tokens=result.usage.prompt_tokens,
@@ -40,6 +41,6 @@ class ChatReply(BaseModel):
                 completion_tokens=result.usage.completion_tokens,
             ),
             cost_usd=usd_digits(result.cost_usd),
-            usage_source=result.usage_source,
+            usage_source=source,
             guard_reason=result.guard_reason,
         )
