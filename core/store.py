@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Connection, bindparam, insert, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
 from core.db import Database
@@ -131,8 +133,8 @@ class Store:
         conversation, call = rows
 
         def write(connection: Connection) -> int:
-            if conversation is not None and connection.execute(_CONVERSATION_EXISTS, conversation).first() is None:
-                connection.execute(_INSERT_CONVERSATION, conversation)
+            if conversation is not None:  # new: inserted unless it is there already (one statement, not two)
+                connection.execute(_NEW_CONVERSATION.get(connection.dialect.name, _INSERT_CONVERSATION), conversation)
             call_id = connection.execute(_INSERT_CALL, call).scalar_one()
             assert call_id is not None
             return int(call_id)
@@ -239,8 +241,11 @@ def _row(model: Conversation | Call) -> dict[str, object]:
 
 # Built once: SQLAlchemy compiles a statement per shape, and building one per call (with its
 # values inline) cost more than the database's own work on every turn.
-_CONVERSATION_EXISTS = select(Conversation.id).where(Conversation.id == bindparam("id"))
 _INSERT_CONVERSATION = insert(Conversation)
+_NEW_CONVERSATION = {
+    "sqlite": sqlite_insert(Conversation).on_conflict_do_nothing(index_elements=["id"]),
+    "postgresql": postgresql_insert(Conversation).on_conflict_do_nothing(index_elements=["id"]),
+}
 _INSERT_CALL = insert(Call).returning(col(Call.id))
 _INSERT_MESSAGE = insert(Message)
 _TOUCH_CONVERSATION = (
