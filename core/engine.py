@@ -146,6 +146,7 @@ class Engine:
         on_call: Callable[[Call], None] | None = None,
         max_retries: int = 2,
         request_timeout: float = 60.0,
+        writer_on_loop: bool | None = None,
     ) -> None:
         self.profiles = profiles
         # The engine retries, not the SDK: each attempt is billed, so each has its own row.
@@ -157,7 +158,7 @@ class Engine:
         self.store = Store(database)
         self.database = database
         # The ledger's writes of every turn, group-committed by one thread (core/writer.py).
-        self.writer = Writer(database)
+        self.writer = Writer(database, inline=writer_on_loop)
         # Told of every ledger row once it is written (metrics hang here).
         self.on_call = on_call
 

@@ -78,7 +78,12 @@ class Runtime:
             on_call=on_call,
             max_retries=self.settings.max_retries,
             request_timeout=self.settings.request_timeout,
+            writer_on_loop=self._writer_on_loop(),
         )
+
+    def _writer_on_loop(self) -> bool:
+        mode = self.settings.ledger_writer
+        return self.database.is_sqlite if mode == "auto" else mode == "loop"
 
     async def aclose(self) -> None:
         if self._provider is not None:

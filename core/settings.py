@@ -40,6 +40,10 @@ class Settings(BaseSettings):
     # Seconds for one model call; the SDK retries 429s and 5xx on top of this.
     request_timeout: float = Field(default=60.0, gt=0)
     max_retries: int = Field(default=2, ge=0, le=10)
+    # Who commits the ledger's writes (core/writer.py): the event loop itself (SQLite in one
+    # process: cheapest), a writer thread (PostgreSQL, or several processes sharing a SQLite
+    # file, whose lock waits must not stall a loop), or `auto` to choose by those rules.
+    ledger_writer: Literal["auto", "loop", "thread"] = "auto"
 
     openai_api_key: str | None = Field(default=None, validation_alias=AliasChoices("OPENAI_API_KEY"))
     openai_base_url: str | None = Field(default=None, validation_alias=AliasChoices("OPENAI_BASE_URL"))

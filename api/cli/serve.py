@@ -92,6 +92,9 @@ def serve(host: str, port: int, workers: int, access_log: bool) -> None:
     if workers == 1:
         uvicorn.run("api.app:create_app", factory=True, host=host, port=port, log_level="info", access_log=access_log)
         return
+    # several processes on one SQLite file: each commits from a thread, so that waiting on
+    # another's write lock never stalls its event loop
+    os.environ.setdefault("DOMAINBOTS_LEDGER_WRITER", "thread")
     if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="domainbots-metrics-")
     click.echo(f"  profiles: kill -HUP {os.getpid()} re-validates {source} and restarts the workers", err=True)
