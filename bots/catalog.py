@@ -25,6 +25,12 @@ the words in ``bots/data/catalog_words.yaml``:
    اگه نه ۱۳", "همون ۱۵ پرو", "ام۲ ... ام۳"), the same name with another number ("۴۵ واتم"),
    a brand after a join the kind of the brand before it ("جاروبرقی بوش و پارس خزر"); a line
    word only one product carries names it beside a join ("LOQ یا TUF") or with its own number.
+7. a size beside a product that comes in another ("آیفون ۱۵ ۲۵۶ گیگ", "فلش ۱۲۸", "۴۵ وات") is a
+   version we lack and the product is not found; a size later names the product again when it is
+   its own ("... 128 chande?"), else one more version we lack; a thing we do not sell right before
+   a product ("قاب آیفون ۱۵") is for it, and the product is not asked about; a line and a version
+   with no number ("AirPods Max"), a shop brand and a line of it we lack ("دلونگی ددیکا") and an
+   edition the product lacks ("PS5 digital") are products we lack.
 Tokens are split where Latin meets Persian ("گلکسیa35"); Persian endings come off a catalog
 word ("اولتراش", "پروشم"); a letter name after a model number joins it ("ایکس۸ بی" -> x8b).
 """
@@ -205,7 +211,14 @@ class Catalog:
         )
         self._guarding = frozenset(self._lines | {b for b in self._brands if " " not in b})
         self._model_token = re.compile(words["model_token"])
-        self._glue_words = frozenset(self._name_words | self._spelling_words | VARIANTS)
+        # things we do not sell take Persian endings too ("جوهرشم", "قابشو")
+        self._glue_words = frozenset(
+            self._name_words
+            | self._spelling_words
+            | VARIANTS
+            | {t[0] for t in self._unsold if len(t) == 1}
+            | {key(str(u)) for spec in words["sizes"].values() for u in spec["units"]}  # "۲ تراش"
+        )
         # multi-word brands ("pars khazar", "tp link") as token tuples
         self._brand_tuples = {tuple(b.split()): b for b in self._brands}
         self._brand_starts = {t[0] for t in self._brand_tuples}
@@ -231,6 +244,23 @@ class Catalog:
         self._pointers = frozenset(key(str(w)) for w in words["pointers"])
         self._refusals = frozenset(key(str(w)).replace(" ", "") for w in words["refusals"])
         # the catalog's model codes by shape: letters and number of digits ("s24": ("s", 2))
+        self._size_units: dict[tuple[str, ...], str] = {}
+        self._size_bare: dict[int, str] = {}
+        for group, spec in words["sizes"].items():
+            for unit in spec["units"]:
+                self._size_units[tuple(key(str(unit)).split())] = group
+            for n in spec["bare"]:
+                self._size_bare[int(n)] = group
+        latin_units = sorted((u[0] for u in self._size_units if len(u) == 1 and u[0].isascii()), key=len, reverse=True)
+        self._size_glued = re.compile(r"^(\d+)(" + "|".join(latin_units) + r")$")  # "256gb", "45w"
+        self._size_not = frozenset(key(str(w)) for w in words["size_not_product"])
+        self._sizes_of: dict[str, dict[str, set[int]]] = {}
+        for p in products:
+            sizes: dict[str, set[int]] = {}
+            for name in (p.name_en, p.name_fa, *p.aliases):
+                for _, value, group, _ in self._sizes_in(key(name).split()):
+                    sizes.setdefault(group, set()).add(value)
+            self._sizes_of[p.sku] = sizes
         self._model_shapes: dict[tuple[str, int], list[int]] = {}
         for w in carriers:
             shape = _CODE.match(w)
@@ -341,7 +371,10 @@ class Catalog:
         found: list[Product] = []
         kept: list[Mention] = []
         near: list[tuple[str, Product]] = []
+        accessories = self._accessories(tokens, mentions)
         for m in mentions:
+            if m in accessories:  # "قاب آیفون ۱۵", "PS5 controller": a thing for the product, not it
+                continue
             following = tokens[m.end] if m.end < len(tokens) else ""
             after = tokens[m.end + 1] if m.end + 1 < len(tokens) else ""
             own = self._words_of[m.product.sku]
@@ -349,7 +382,8 @@ class Catalog:
             joins = following == "plus" and (after in ("the", "a", "an", "my") or after in self._brands)
             # a generation the product does not have ("macbook air m3" beside our M2, "mx master 4")
             other_generation = following not in own and after not in _COUNTED and _next_generation(following, own)
-            variant = following in VARIANTS and after not in _COUNTED  # "se ta" (three) is a count
+            # "se ta" (three) is a count; an edition counts too ("PS5 digital edition" beside our disc Slim)
+            variant = (following in VARIANTS or following in self._editions) and after not in _COUNTED
             # a word that sets another product of its kind apart: "یخچال اسنوا ساید بای ساید" (ours is combi)
             other_kind = any(following in self._descriptors.get(k, ()) for k in self._kind[m.product.sku])
             if (variant or other_generation or other_kind) and following not in own and not joins:
@@ -363,7 +397,7 @@ class Catalog:
         unknown_at += [
             (" ".join(tokens[m.start : self._variant_end(tokens, m.end)]), m.start)
             for m in mentions
-            if m not in kept
+            if (m not in kept and m not in accessories)
             or (
                 m.end < len(tokens)
                 and tokens[m.end] in VARIANTS
@@ -371,6 +405,12 @@ class Catalog:
                 and (m.end + 1 >= len(tokens) or tokens[m.end + 1] not in _COUNTED)
             )
         ]
+        for m, at in accessories.items():  # reported by what it is for: "قاب iphone 15"
+            unknown_at = [
+                (f"{name} {' '.join(tokens[m.start : m.end])}", pos) if pos == at else (name, pos)
+                for name, pos in unknown_at
+            ]
+        more: list[Mention] = []
         if mentions or unknown_at:
             more, more_unknown = self._elliptical(tokens, mentions, unknown_at)
             for m in more:
@@ -379,6 +419,42 @@ class Catalog:
                     found.append(m.product)
             unknown_at += more_unknown
             kept.sort(key=lambda m: m.start)
+        if any(any(c.isdigit() for c in t) for t in tokens):
+            taken = {k for name, pos in unknown_at for k in range(pos, pos + len(name.split()))}
+            dropped, sized, size_unknown = self._sizes(tokens, mentions + more, kept, taken)
+            if dropped or sized:
+                kept = [m for m in kept if m not in dropped] + sized
+                kept.sort(key=lambda m: m.start)
+                found = []
+                for m in kept:
+                    if m.product not in found:
+                        found.append(m.product)
+            unknown_at += size_unknown
+        if kept or unknown_at:
+            # a line named after a product, with that product's line before it, may be ours:
+            # "اپل واچ اولترا ۲ قیمت؟ سری ۹ چی؟" (series 9 is our Apple Watch Series 9)
+            for name, pos in list(unknown_at):
+                prior = [m for m in kept if m.end <= pos]
+                prior_unknown = [(n, p) for n, p in unknown_at if p + len(n.split()) <= pos]
+                last = max(
+                    [(m.start, tokens[m.start : m.end]) for m in prior[-1:]]
+                    + [(p, n.split()) for n, p in prior_unknown[-1:]],
+                    default=None,
+                )
+                if last is None:
+                    continue
+                line = [t for t in _split_model(last[1], self._model_token)[0] if t not in VARIANTS]
+                product = self._resolve([*line, *name.split()]) if line and name.split()[0] not in line else None
+                if product is not None:
+                    unknown_at.remove((name, pos))
+                    kept.append(Mention(product, pos, pos + len(name.split())))
+                    kept.sort(key=lambda m: m.start)
+                    if product not in found:
+                        found.append(product)
+            # a name a found product covers is no product we lack ("... همون ۲۵ وات" after "۴۵ وات")
+            unknown_at = [(n, pos) for n, pos in unknown_at if not any(m.start <= pos < m.end for m in kept)]
+            # one name per position: the second mention's own reading ("شارژر 45 وات samsung") wins
+            unknown_at = list({pos: (n, pos) for n, pos in unknown_at}.values())
         if len(mentions) + len(unknown_at) < len(tokens):
             used = {k for m in mentions for k in range(m.start, m.end)}
             used |= {k for m in kept for k in range(m.start, m.end)}
@@ -388,6 +464,137 @@ class Catalog:
         unknown_at.sort(key=lambda item: item[1])
         unknown = [name for name, _ in unknown_at]
         return Lookup(found, near, unknown, unknown_at, kept, tokens)
+
+    def _sizes_in(self, tokens: list[str]) -> list[tuple[int, int, str, int]]:
+        """Sizes written in ``tokens``: (position, value, kind of size, tokens it takes)."""
+        out: list[tuple[int, int, str, int]] = []
+        for k, word in enumerate(tokens):
+            glued = self._size_glued.match(word) if word[:1].isdigit() else None
+            if glued is not None:
+                out.append((k, int(glued.group(1)), self._size_units[(glued.group(2),)], 1))
+                continue
+            if not word.isdigit():
+                continue
+            nxt = tokens[k + 1] if k + 1 < len(tokens) else ""
+            unit = next(
+                (
+                    (self._size_units[u], len(u))
+                    for u in (tuple(tokens[k + 1 : k + 3]), (nxt,), *((nxt[: -len(c)],) for c in self._clitics))
+                    if u in self._size_units and (len(u) > 1 or u == (nxt,) or nxt.endswith(tuple(self._clitics)))
+                ),
+                None,
+            )
+            if unit is not None:
+                after = tokens[k + 1 + unit[1]] if k + 1 + unit[1] < len(tokens) else ""
+                if after not in self._size_not:
+                    out.append((k, int(word), unit[0], 1 + unit[1]))
+                continue
+            value = int(word)
+            thousand = nxt.startswith("هزار") or nxt in ("thousand", "k")
+            after = tokens[k + 2] if k + 2 < len(tokens) else ""
+            if thousand and after not in _MONEY_WORDS and value * 1000 in self._size_bare:
+                out.append((k, value * 1000, self._size_bare[value * 1000], 2))
+            elif not thousand and value in self._size_bare and nxt not in _MONEY_WORDS and nxt not in _COUNTED:
+                out.append((k, value, self._size_bare[value], 1))
+        return out
+
+    def _sizes(
+        self, tokens: list[str], mentions: list[Mention], kept: list[Mention], taken: set[int]
+    ) -> tuple[set[Mention], list[Mention], list[tuple[str, int]]]:
+        """A size beside a product that comes in another size is a version we lack ("آیفون ۱۵
+        ۲۵۶ گیگ", "شارژر ۴۵ وات سامسونگ", "فلش ۱۲۸ کینگستون"); a size later in the message,
+        beside no product, names the product before it again: its own size finds it ("a15 256
+        gig darid? 128 chande?"), another is one more version we lack ("... ۲ تراش چی؟")."""
+        dropped: set[Mention] = set()
+        sized: list[Mention] = []
+        unknown: list[tuple[str, int]] = []
+        used = {k for m in mentions for k in range(m.start, m.end)} | taken
+        anchors = list(mentions)
+        for k, value, group, length in self._sizes_in(tokens):
+            if k in used:
+                continue
+            glued = length == 1 and not tokens[k].isdigit()
+            bare = (length == 1 and not glued) or (length == 2 and tokens[k + 1].startswith("هزار"))
+            before_word = tokens[k - 1] if k else ""
+            if bare and before_word in self._lines and before_word not in self._brands:
+                continue  # "iphone 16": a model number
+            near = [
+                m
+                for m in mentions
+                if (0 <= k - m.end <= 1 or 0 <= m.start - (k + length) <= 1)
+                and _same_phrase(tokens, min(k, m.start), max(k, m.start))
+            ]
+            near.sort(key=lambda m: min(abs(k - m.end), abs(m.start - k - length)))
+            if not near and before_word in self._brands:  # a brand and a size: "tcl 18000"
+                of_brand = [
+                    p
+                    for p in self.products
+                    if p.brand_en in self._brands[before_word] and group in self._sizes_of[p.sku]
+                ]
+                matching = [p for p in of_brand if value in self._sizes_of[p.sku][group]]
+                if len(matching) == 1:
+                    sized.append(Mention(matching[0], k - 1, k + length))
+                    anchors.append(sized[-1])
+                elif of_brand and not matching:
+                    unknown.append((" ".join(tokens[k - 1 : k + length]), k - 1))
+                    if len(of_brand) == 1:
+                        anchors.append(Mention(of_brand[0], k - 1, k + length))
+                continue
+            if near:
+                m = near[0]
+                own = self._sizes_of[m.product.sku].get(group)
+                if own and value not in own and not (bare and tokens[k] in self._words_of[m.product.sku]):
+                    # a mention that states its own size already ("۵۵ اینچ ... ۶۵ اینچش") stays found
+                    stated = any(str(v) in tokens[m.start : m.end] for v in own)
+                    if m in kept and not stated:
+                        dropped.add(m)
+                    name = f"{' '.join(tokens[m.start : m.end])} {' '.join(tokens[k : k + length])}"
+                    unknown.append((name, k if stated else m.start))
+                continue
+            before = sorted((m for m in anchors if m.end <= k), key=lambda m: m.end)
+            if not before:
+                continue
+            m = before[-1]
+            own = self._sizes_of[m.product.sku].get(group)
+            if not own:
+                continue
+            if value in own:
+                if m.product not in [o.product for o in kept if o not in dropped]:
+                    sized.append(Mention(m.product, k, k + length))
+            elif not bare or len(own) == 1:
+                unknown.append((f"{' '.join(tokens[m.start : m.end])} {' '.join(tokens[k : k + length])}", k))
+        return dropped, sized, unknown
+
+    def _accessories(self, tokens: list[str], mentions: list[Mention]) -> dict[Mention, int]:
+        """Mentions that name what a thing we do not sell is for, and where that thing is: a
+        thing right before the product, a word or two between them but no join ("قاب آیفون ۱۵",
+        "دسته اضافه پلی استیشن ۵", "کارتریج پرینتر اچ پی"), or a Latin one right after it
+        ("PS5 controller", "iPhone 15 case")."""
+        out: dict[Mention, int] = {}
+        for m in mentions:
+            for k in range(m.start - 1, max(-1, m.start - 4), -1):
+                thing = self._unsold_ending(tokens, k)
+                if thing is not None:
+                    out[m] = thing
+                    break
+                if tokens[k] in _JOINS or tokens[k] in _MONEY_WORDS or any(c.isdigit() for c in tokens[k]):
+                    break
+                if any(k in range(o.start, o.end) for o in mentions):
+                    break
+            else:
+                after = tokens[m.end] if m.end < len(tokens) else ""
+                if after.isascii() and any(
+                    tuple(tokens[m.end : m.end + len(t)]) == t for t in self._unsold_by_first.get(after, ())
+                ):
+                    out[m] = m.end
+        return out
+
+    def _unsold_ending(self, tokens: list[str], k: int) -> int | None:
+        """Where a thing we do not sell that ends at token ``k`` starts, if one does."""
+        for start in range(k, max(-1, k - 3), -1):
+            if tuple(tokens[start : k + 1]) in self._unsold:
+                return start
+        return None
 
     def _variant_end(self, tokens: list[str], end: int) -> int:
         """Where the name of a version we lack ends: all its variant words and a model code
@@ -438,7 +645,7 @@ class Catalog:
             gap = tokens[prior[-1][1] : i]
             nxt = tokens[i + 1] if i + 1 < len(tokens) else ""
             line, model = _split_model(base, self._model_token)
-            plain = [t for t in base if t not in VARIANTS]
+            plain = [t for t in base if t not in self._editions]
             candidates: list[list[str]] = []
             length = 1
             if word in self._editions or word in self._plain:
@@ -549,6 +756,8 @@ class Catalog:
             return None
         if (i and tokens[i - 1] in _JOINS) or nxt in _JOINS:
             return [product], 1
+        if i and tokens[i - 1] in self._brands and product.brand_en in self._brands[tokens[i - 1]]:
+            return [product], 1  # its own brand before it: "ایسوس تاف", "lenovo loq"
         return None
 
     def _respelt(self, tokens: list[str], mentions: list[Mention]) -> list[str]:
@@ -579,7 +788,12 @@ class Catalog:
             kinds = self._kinds_in(tokens, near=[position, end - 1], window=6)
             inherited = False
             joined = bool(position) and tokens[position - 1] in _JOINS
-            if not kinds and previous is not None and joined and position - previous[0] <= 2:
+            # only the first brand's size or an object marker between them: "اسنوا ۸ کیلویی رو با ال جی"
+            between = tokens[previous[0] : position - 1] if previous is not None else []
+            small = len(between) <= 4 and all(
+                t.isdigit() or (t,) in self._size_units or t in _COUNTED or t in _OBJECT_MARKERS for t in between
+            )
+            if not kinds and previous is not None and joined and small:
                 kinds, inherited = previous[1], True
             previous = (end, kinds)
             if not kinds:  # a brand and a number only ("ایکس ویژن ۵۰ اینچ"): the brand's one product with it
@@ -653,6 +867,19 @@ class Catalog:
                 out.append((" ".join(tokens[i:end]), i))
                 i = end
                 continue
+            if (
+                i not in used
+                and i + 1 < len(tokens)
+                and i + 1 not in used
+                and word in self._brands
+                and word not in self._lines
+                and tokens[i + 1] in self._lines
+                and tokens[i + 1] not in known
+                and not self._model_token.match(tokens[i + 1])
+            ):  # a shop brand and a line of it we lack: "دلونگی ددیکا"
+                out.append((" ".join(tokens[i : i + 2]), i))
+                i += 2
+                continue
             if i in used or word not in self._lines or i + 1 >= len(tokens):
                 i += 1
                 continue
@@ -674,6 +901,11 @@ class Catalog:
                     end += 1
             elif pair:  # two line words: "nintendo switch"
                 end = i + 2
+            elif i + 1 not in used and tokens[i + 1] in VARIANTS and word not in self._ordinary:
+                # a line and a version with no number: "AirPods Max", "ایرپاد مکس"
+                end = i + 2
+                while end < len(tokens) and tokens[end] in VARIANTS:
+                    end += 1
             else:
                 i += 1
                 continue
@@ -725,6 +957,7 @@ class Catalog:
 
 _MONEY_WORDS = frozenset(_WORDS["money_words"])
 _JOINS = frozenset(_WORDS["joins"])
+_OBJECT_MARKERS = frozenset(("رو", "را", "ro"))
 
 
 def _next_generation(word: str, own: frozenset[str]) -> bool:

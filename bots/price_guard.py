@@ -73,6 +73,15 @@ class PriceGuard:
         self._budget = re.compile(rf"(?:^|[\s(])(?:{budget})\s*$", re.IGNORECASE)
         costs = "|".join(sorted(map(re.escape, words.get("other_costs", [])), key=len, reverse=True))
         self._other_cost = re.compile(rf"(?:^|[\s(])(?:{costs})(?:\s+\S+){{0,4}}\s*[:：]?\s*$", re.IGNORECASE)
+        # numbers in the catalog's own names ("کولر گازی ۱۸۰۰۰ اینورتر", "پاوربانک ۲۰۰۰۰"): written
+        # bare, without a currency or a scale, they name a model or a size, not a price
+        self._name_numbers = frozenset(
+            t
+            for p in catalog.products
+            for name in (p.name_en, p.name_fa, *p.aliases)
+            for t in catalog.tokens(name)
+            if t.isdigit()
+        )
         # a currency word written before its figure ("Toman 1,450,000"): replaced with the figure
         self._currency_before = re.compile(rf"(?:{currency})\s*$", re.IGNORECASE)
 
@@ -91,6 +100,8 @@ class PriceGuard:
             scaled = any(p.group("scale") for p in parts)
             if not currency and not scaled and (self._unit.match(text, match.end()) or not _grouped(amount)):
                 continue  # "۲۵۶ گیگ", "18000 BTU", a bare small number: no price
+            if not currency and not scaled and re.sub(r"\D", "", fold_digits(amount)) in self._name_numbers:
+                continue  # "کولر گازی ۱۸۰۰۰ اینورتر گری": the model's own number
             value = self._value(parts)
             if currency:
                 value = value * self._currencies[currency.strip().lower()]
