@@ -19,9 +19,7 @@ _CHALLENGE = {"WWW-Authenticate": "Bearer"}
 
 # Async on purpose: a verified key is remembered for a second (core.keys), so this is a dict
 # lookup nearly always; as a sync dependency it would cost a thread hop on every request.
-async def authenticated(
-    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
-) -> ApiKey:
+async def _verified(request: Request, credentials: HTTPAuthorizationCredentials | None) -> ApiKey:
     if credentials is None:
         raise ApiProblem(401, "no API key: send `Authorization: Bearer <key>`", _CHALLENGE)
     database = request.app.state.runtime.database
@@ -33,11 +31,18 @@ async def authenticated(
     return key
 
 
-async def chat_key(key: Annotated[ApiKey, Depends(authenticated)]) -> ApiKey:
-    return key  # both scopes may chat
+# Each scope is one dependency over the bearer scheme, not a chain: FastAPI resolves every
+# level of a chain on every request.
+async def chat_key(
+    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> ApiKey:
+    return await _verified(request, credentials)  # both scopes may chat
 
 
-async def admin_key(key: Annotated[ApiKey, Depends(authenticated)]) -> ApiKey:
+async def admin_key(
+    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> ApiKey:
+    key = await _verified(request, credentials)
     if key.scope != "admin":
         raise ApiProblem(403, f"key {key.name!r} has the {key.scope!r} scope; this route needs an admin key")
     return key
