@@ -9,6 +9,10 @@ Prints, per split:
 - lookup: messages whose catalog products are found exactly; unknown products reported;
 - grounding: scripted replies after the price guard, where every catalog price is the
   exact catalog figure in the reply's digits and no wrong or invented figure is left;
+- answered: price questions about catalog products, run through the bot's own prepare() and
+  finish() around a careless scripted model (one reply with no price at all, one naming no
+  product and quoting ten times the price): each must end with every asked product's exact
+  catalog price in the reply language's digits, and without the wrong figure;
 - time per message of the Farsi preprocessing (detect, normalize, lookup) and of the
   reply guard, beside a pass-through, medians of one interleaved run.
 ``--thresholds`` prints lookup accuracy on dev for several fuzzy thresholds.
@@ -29,8 +33,12 @@ sys.path.insert(0, str(ROOT))
 
 from bots import catalog as catalog_module  # noqa: E402
 from bots.catalog import Catalog  # noqa: E402
+from bots.farsi_retail import FarsiRetailBot  # noqa: E402
 from bots.price_guard import PriceGuard  # noqa: E402
+from bots.toman import format_toman  # noqa: E402
+from core.hooks import Turn  # noqa: E402
 from core.language import detect, persian  # noqa: E402
+from core.profiles import Profile, parse_profile  # noqa: E402
 
 DATA = ROOT / "tests" / "data"
 
@@ -87,6 +95,41 @@ def reformatted(guard: PriceGuard, catalog: Catalog, row: dict[str, Any]) -> str
     return text
 
 
+CARELESS = {
+    "fa": ["بله، این کالا رو داریم و ارسالش سریعه.", "قیمتش {wrong} تومانه."],
+    "en": ["Yes, we have it and it ships fast.", "It costs {wrong} toman."],
+}
+
+
+def answered(bot: FarsiRetailBot, profile: Profile, row: dict[str, Any]) -> tuple[bool, str]:
+    """A price question through prepare() and finish() with each careless reply."""
+    for template in CARELESS["fa"] + CARELESS["en"]:
+        turn = Turn(
+            profile=profile,
+            strategy="prompt",
+            config=profile.strategies["prompt"],
+            conversation_id="bench",
+            is_new_conversation=True,
+            message=row["text"],
+            history=[],
+            language=detect(row["text"]),
+        )
+        bot.prepare(turn)
+        language = turn.notes["language"]
+        if (language == "fa") != (template in CARELESS["fa"]):
+            continue  # the model answers in the language it was told
+        first = bot.catalog.by_sku(row["skus"][0])
+        assert first is not None
+        wrong = bot.prices.format(first.price_toman * 10, language).split(" ")[0]
+        text = bot.finish(turn, template.format(wrong=wrong))
+        for sku in row["skus"]:
+            product = bot.catalog.by_sku(sku)
+            assert product is not None
+            if format_toman(product.price_toman, language).casefold() not in text.casefold() or wrong in text:
+                return False, text
+    return True, ""
+
+
 def timing(rows: list[dict[str, Any]], catalog: Catalog, guard: PriceGuard) -> dict[str, float]:
     messages = [r["text"] for r in rows if r["kind"] == "message"]
     replies = [r for r in rows if r["kind"] == "reply"]
@@ -130,6 +173,9 @@ def main() -> None:
         return
     catalog = Catalog.shipped()
     guard = PriceGuard(catalog)
+    bot = FarsiRetailBot()
+    shipped = ROOT / "profiles" / "farsi_retail.yaml"
+    profile = parse_profile(shipped.read_bytes(), str(shipped))
     for split in args.file or (["dev", "test"] if args.split == "all" else [args.split]):
         rows = load(split)
         messages = [r for r in rows if r["kind"] == "message"]
@@ -150,11 +196,19 @@ def main() -> None:
             good += passed
             if args.misses and not passed:
                 print(f"  GROUND {row['id']} {row['type']}: {row['reply'][:100]} -> {text[:160]}")
+        questions = [r for r in messages if r.get("asks_price") and r["skus"]]
+        answers = 0
+        for row in questions:
+            passed, text = answered(bot, profile, row)
+            answers += passed
+            if args.misses and not passed:
+                print(f"  ANSWER {row['id']} {row['skus']}: {row['text'][:80]} -> {text[-160:]!r}")
         times = timing(rows, catalog, guard)
         print(
             f"{split}: lookup {ok}/{len(messages)} ({100 * ok / len(messages):.0f}%), "
             f"unknown products reported {unknown_ok}/{unknown_total}; "
             f"grounding {good}/{len(replies)} ({100 * good / max(1, len(replies)):.0f}%); "
+            f"price questions answered {answers}/{len(questions)} ({100 * answers / max(1, len(questions)):.0f}%); "
             f"preprocess {times['preprocess_ms']:.3f} ms, guard {times['guard_ms']:.3f} ms, "
             f"pass-through {times['passthrough_ms']:.4f} ms per message (medians)"
         )

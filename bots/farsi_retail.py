@@ -28,7 +28,7 @@ from bots.catalog import Catalog, Product
 from bots.price_guard import PriceGuard
 from bots.toman import ambiguous_amounts, delivery_date, format_toman, jalali, persian_digits, tehran_today
 from core.hooks import PassThrough, Turn
-from core.language import detect, persian, warm_up
+from core.language import detect, fold_digits, persian, warm_up
 
 TEXTS = yaml.safe_load(files("bots").joinpath("data/farsi_retail.yaml").read_text(encoding="utf-8"))
 _ASKS_PRICE = re.compile("|".join(TEXTS["asks_price"]), re.IGNORECASE)
@@ -40,6 +40,11 @@ def is_finglish(text: str) -> bool:
     """Persian written in Latin letters: two or more Finglish words and no Persian script."""
     words = re.findall(r"[a-z]+", text.lower())
     return sum(w in _FINGLISH for w in words) >= 2 and not re.search(r"[\u0600-\u06ff]", text)
+
+
+def asks_for_price(normalized: str) -> bool:
+    """Whether a customer's message (normalized: Persian letters, any digits) asks a price."""
+    return bool(_ASKS_PRICE.search(fold_digits(normalized)))
 
 
 class FarsiRetailBot(PassThrough):
@@ -74,8 +79,8 @@ class FarsiRetailBot(PassThrough):
         language = language if language in allowed else "fa"
         turn.prompt_message = persian(turn.message)  # what the model reads; the transcript keeps the original
         lookup = self.catalog.lookup(turn.message)
-        asks_price = bool(_ASKS_PRICE.search(turn.message))
-        asks = asks_price or bool(_ASKS_ITEM.search(turn.message))
+        asks_price = asks_for_price(turn.prompt_message)
+        asks = asks_price or bool(_ASKS_ITEM.search(turn.prompt_message))
         turn.notes.update(products=lookup.products, asks_price=asks_price, language=language)
         facts_language = "fa" if language == "fa" else "en"
         days = int(options.get("delivery_days", 2))
@@ -110,7 +115,7 @@ class FarsiRetailBot(PassThrough):
             "model's prices right": not (guard_reason or "").startswith("prices"),
             "customer's language": detect(reply, default=language) == language,
         }
-        if _ASKS_PRICE.search(message):
+        if asks_for_price(persian(message)):
             stated = {figure.toman for figure in self.prices.figures(reply)}
             checks["catalog prices given"] = all(p.price_toman in stated for p in self.catalog.lookup(message).products)
         return checks
@@ -121,13 +126,15 @@ class FarsiRetailBot(PassThrough):
         guarded = self.prices.check(reply, language=language, asked=products)
         text = guarded.text
         lines = [TEXTS["not_sold"].get(language, TEXTS["not_sold"]["en"]).format(name=n) for n in guarded.removed]
-        if turn.notes.get("asks_price"):
+        if turn.notes.get("asks_price") or guarded.untied:  # the model spoke of prices: give them
             template = TEXTS["grounded_price"]["fa" if language == "fa" else "en"]
             lines += [
                 template.format(name_fa=p.name_fa, name_en=p.name_en, price=format_toman(p.price_toman, language))
                 for p in products
                 if p not in guarded.priced
             ]
-        if guarded.corrected or guarded.removed:
-            turn.guard_reason = f"prices: {len(guarded.corrected)} corrected, {len(guarded.removed)} removed"
+        if guarded.corrected or guarded.removed or guarded.untied:
+            turn.guard_reason = (
+                f"prices: {len(guarded.corrected)} corrected, {len(guarded.removed)} removed, {guarded.untied} untied"
+            )
         return f"{text.rstrip()}\n\n" + "\n".join(lines) if lines else text

@@ -10,6 +10,9 @@ else the last one named earlier; else the one the customer asked about), then:
   for the reply's language, in place (so the reply never contradicts itself);
 - a figure for a product the catalog lacks goes, with its sentence, and the reply says
   the product is not available;
+- a figure tied to no product (several were asked about, the sentence names none) is the
+  price of the one it equals, or it goes with its sentence: the customer then gets each
+  asked product's catalog price from the bot, never a figure that may be nobody's;
 - a figure after a budget word ("زیر ۱۰ میلیون", "under 10 million") is left alone.
 Words live in ``bots/data/price_words.yaml``; the catalog lookup finds the products.
 """
@@ -50,6 +53,7 @@ class Guarded:
     corrected: list[tuple[str, str]] = field(default_factory=list)  # (what the model wrote, what it became)
     removed: list[str] = field(default_factory=list)  # products the catalog lacks whose price went
     priced: list[Product] = field(default_factory=list)  # catalog products the reply now prices
+    untied: int = 0  # figures that could be no asked product's: removed with their sentence
 
 
 class PriceGuard:
@@ -135,6 +139,7 @@ class PriceGuard:
             anchors = self._anchors(self.catalog.lookup(s_text)) if s_text.strip() else []
             edits: list[tuple[int, int, str]] = []
             unknown: list[Figure] = []
+            untied: list[Figure] = []
             for figure in figures:
                 before = s_text[: figure.start]
                 if self._budget.search(before) or self._other_cost.search(before):
@@ -144,6 +149,11 @@ class PriceGuard:
                 about = _nearest(anchors, position)
                 if about is None:
                     about = last if last is not None else (asked[0] if len(asked) == 1 else None)
+                if about is None and asked:  # several asked, none named: the one whose price it is, if any
+                    about = next((p for p in asked if p.price_toman == figure.toman), None)
+                    if about is None:
+                        untied.append(figure)
+                        continue
                 if isinstance(about, Product):
                     want = format_toman(about.price_toman, language)
                     if figure.text.strip().endswith(("تومانه", "تومنه")):
@@ -163,13 +173,16 @@ class PriceGuard:
                 last = anchors[-1][1]
             if unknown and not edits and not any(isinstance(a[1], Product) for a in anchors):
                 continue  # the sentence is about a product we do not sell: it goes whole
+            if untied:
+                result.untied += len(untied)
+                continue  # a figure that may be nobody's price goes with its sentence
             edits += [(f.start, f.end, self._not_sold[language]) for f in unknown]
             for start, end, new in sorted(edits, reverse=True):
                 s_text = (
                     s_text[:start] + (" " if start and not s_text[start - 1].isspace() else "") + new + s_text[end:]
                 )
             pieces.append(s_text)
-        result.text = "".join(pieces).strip() if (result.corrected or result.removed) else reply
+        result.text = "".join(pieces).strip() if (result.corrected or result.removed or result.untied) else reply
         return result
 
     def _anchors(self, lookup: Any) -> list[tuple[int, Product | str]]:

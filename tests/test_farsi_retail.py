@@ -321,6 +321,62 @@ def test_the_dev_split_meets_the_bar() -> None:
     assert wrong == []  # "نسخه اسلیمش" after a PlayStation 5 Pro we lack is the Slim we sell (R-r19, M3-r17)
 
 
+def test_every_dev_price_question_ends_with_the_catalog_price_whatever_the_model_says() -> None:
+    """Through the bot's own prepare() and finish() around a careless model (no price at all;
+    no product named and ten times the price): bench/retail.py's "price questions answered"."""
+    import json
+    import sys
+
+    sys.path.insert(0, str(DATA.parent.parent))
+    from bench.retail import answered
+    from bots.farsi_retail import FarsiRetailBot
+    from core.profiles import parse_profile
+
+    bot = FarsiRetailBot()
+    shipped = SHIPPED_PROFILES / "farsi_retail.yaml"
+    profile = parse_profile(shipped.read_bytes(), str(shipped))
+    rows = [json.loads(line) for line in (DATA / "retail_dev.jsonl").read_text("utf-8").splitlines() if line.strip()]
+    questions = [r for r in rows if r["kind"] == "message" and r.get("asks_price") and r["skus"]]
+    missed = [r["id"] for r in questions if not answered(bot, profile, r)[0]]
+    assert len(questions) >= 400
+    assert len(missed) / len(questions) <= 0.02, missed
+
+
+def test_a_figure_that_may_be_nobodys_price_goes_and_each_asked_price_is_given() -> None:
+    a55, a35 = CATALOG.by_sku("SM-A556-256"), CATALOG.by_sku("SM-A356-128")
+    assert a55 is not None
+    assert a35 is not None
+    # two products asked about, a reply that names neither and quotes a figure that is neither's
+    guarded = GUARD.check("قیمتش ۲۱۹٬۰۰۰٬۰۰۰ تومانه. هر دو موجودن.", language="fa", asked=[a55, a35])
+    assert "۲۱۹٬۰۰۰٬۰۰۰" not in guarded.text
+    assert "هر دو موجودن" in guarded.text
+    assert guarded.untied == 1
+    # a figure equal to one of them is that one's price, kept
+    kept = GUARD.check(f"قیمتش {format_toman(a35.price_toman, 'fa')} است.", language="fa", asked=[a55, a35])
+    assert kept.untied == 0
+    assert a35 in kept.priced
+
+
+@pytest.mark.parametrize(
+    ("message", "asks"),
+    [
+        ("قيمتش؟", True),  # Arabic letters
+        ("gheymat harduto begid", True),
+        ("kodoom arzoontare?", True),
+        ("which one is cheaper?", True),
+        ("تخفیف عمده دارین؟", True),
+        ("Is it still 10.9 million?", True),
+        ("a55 mojoode?", False),
+        ("گارانتیش چند ماهه؟", True),  # "چند" asks a number: the price words are a wide net on purpose
+        ("ارسال به شیراز دارید؟", False),
+    ],
+)
+def test_price_questions_are_read_on_normalized_text(message: str, asks: bool) -> None:
+    from bots.farsi_retail import asks_for_price
+
+    assert asks_for_price(persian(message)) is asks
+
+
 @pytest.mark.parametrize(
     ("message", "skus", "unknown"),
     [
