@@ -16,8 +16,9 @@ So triage works on concepts instead (``bots/data/triage.yaml``):
    hypothetical, a lesson or fiction (a framed first-person self-harm term, or an
    urgency cue such as "now", still fires);
 5. a learned second opinion (``bots/triage_model.py``, logistic regression over hashed
-   n-grams) may add an emergency the rules missed when it is confident, and may drop a
-   rule hit it finds very unlikely (never self-harm or "not breathing").
+   n-grams) may add an emergency the rules missed when it is confident (self-harm at a
+   lower score of its own), and may drop a rule hit it finds very unlikely (never
+   self-harm or "not breathing").
 
 Every step is a dictionary lookup or a bounded scan, so the time grows linearly with
 the message.
@@ -41,6 +42,27 @@ from bots.triage_model import TriageModel
 LANGS = ("en", "fa", "fi")
 # Languages whose word order is free enough in speech that two words of a term may come swapped.
 SCRAMBLED = ("fa", "fi")
+# The concepts whose Finglish words are also read on their consonants in any message.
+SELF_HARM_SIGNS = ("sh_", "self_harm")
+
+
+def _bones(surface: str) -> str:
+    """A Finglish word's consonants after its first letter, doubled ones once ("tahammol": thml)."""
+    return re.sub(r"(.)\1+", r"\1", words.skeleton(surface))
+
+
+def _vowels_dropped(surface: str, word: str) -> bool:
+    """``surface`` is ``word`` with some of its vowels left out (o and u alike, a doubled letter
+    once): "dge" of dige, "tmome" of tamume, "thml" of tahammol; not "pele" of pol."""
+    a = re.sub(r"(.)\1+", r"\1", surface).replace("u", "o")
+    b = re.sub(r"(.)\1+", r"\1", word).replace("u", "o")
+    j = 0
+    for ch in b:
+        if j < len(a) and a[j] == ch:
+            j += 1
+        elif ch not in "aeiou":
+            return False
+    return j == len(a)
 
 
 @dataclass(frozen=True)
@@ -99,6 +121,7 @@ class _Category:
     frames: frozenset[str]  # the framings that lower this category
     kept_by_now: bool  # "now" alone keeps it ("someone is not breathing now")
     keep_against: frozenset[str]  # the framings a kept ("1p:") term resists
+    lowered_always: frozenset[str] = frozenset()  # framings that lower even a kept term (a song quoted)
 
 
 @dataclass
@@ -133,6 +156,11 @@ class Triage:
             concept: options.get("unless_inside", []) for concept, options in data.get("concept_options", {}).items()
         }
         self._fuzzy = words.FuzzyIndex()
+        # Finglish words of the self-harm signs by their consonants ("dge tmome", "mrc bbt hme chi",
+        # "neshstm"): read that way in any message, not only one typed without vowels, since a
+        # missed crisis costs more than a misread word (the signs still have to add up).
+        self._sh_skeletons: dict[str, dict[str, str]] = {}  # consonants -> {lexicon word: its key}
+        self._sh_read: dict[str, frozenset[str]] = {}  # a word's readings, once computed
         self._words: dict[str, set[str]] = {lang: set() for lang in LANGS}
         self._negation = {lang: set(words) for lang, words in data["negation"]["cues"].items()}
         self._negative_verb = {
@@ -158,6 +186,8 @@ class Triage:
                     keys = tuple(t.keys[lang] for t in tokens)
                     for t in tokens:
                         self._fuzzy.add(lang, t.surface, t.keys[lang])
+                        if lang == "fi" and concept.startswith(SELF_HARM_SIGNS) and t.surface.isalpha():
+                            self._sh_skeletons.setdefault(_bones(t.surface), {})[t.surface] = t.keys[lang]
                     if not keys:
                         raise ValueError(f"triage lexicon: term {raw!r} of concept {concept!r} has no {lang} words")
                     entry = _Term(keys, concept, lang, first_person)
@@ -232,6 +262,7 @@ class Triage:
             frames=frozenset(spec.get("frames", self._default_frames)),
             kept_by_now=bool(spec.get("kept_by_now", False)),
             keep_against=frozenset(spec.get("keep_against", self._frames)),
+            lowered_always=frozenset(spec.get("lowered_always", ())),
         )
 
     @staticmethod
@@ -280,6 +311,21 @@ class Triage:
                 return self._fuzzy.by_skeleton(token.surface)
         return frozenset((near,)) if near else frozenset()
 
+    def _sh_bones(self, token: words.Token) -> frozenset[str]:
+        """A Finglish word of three letters or more read as the self-harm sign words with its
+        consonants (two are enough: "dge" is dige, "hme" hame)."""
+        surface = token.surface
+        if len(surface) < 3 or not surface.isalpha() or not surface.isascii():
+            return frozenset()
+        found = self._sh_read.get(surface)
+        if found is None:
+            bones = _bones(surface)
+            candidates = self._sh_skeletons.get(bones, {}) if len(bones) >= 2 else {}
+            found = frozenset(key for word, key in candidates.items() if _vowels_dropped(surface, word))
+            if len(self._sh_read) < 65536:
+                self._sh_read[surface] = found
+        return found
+
     def _match_at(
         self,
         tokens: list[words.Token],
@@ -306,15 +352,26 @@ class Triage:
         found: list[tuple[_Term, int, int]] = []
         dropped = words.drops_vowels(tokens, english=self._english)
         keys = [{lang: self._keys(t, lang, dropped) for lang in LANGS} for t in tokens]
+        # the self-harm signs' terms also read Finglish words on their consonants (other terms do not)
+        sh_keys = [
+            k if t.lang != "en" or self._english(t) else {**k, "fi": k["fi"] | self._sh_bones(t)}
+            for k, t in zip(keys, tokens, strict=True)
+        ]
         for i in range(len(tokens)):
-            for lang, first in ((code, key) for code in LANGS for key in keys[i][code]):
+            for lang, first in ((code, key) for code in LANGS for key in sh_keys[i][code]):
                 for term in self._index.get((lang, first), ()):
-                    end = self._match_at(tokens, keys, i, term, lang)
+                    sh = term.concept.startswith(SELF_HARM_SIGNS)
+                    if not sh and first not in keys[i][lang]:
+                        continue
+                    end = self._match_at(tokens, sh_keys if sh else keys, i, term, lang)
                     if end is not None:
                         found.append((term, i, end))
                 for term in self._swapped.get((lang, first), ()):
+                    sh = term.concept.startswith(SELF_HARM_SIGNS)
+                    if not sh and first not in keys[i][lang]:
+                        continue
                     swapped = (term.keys[1], term.keys[0], *term.keys[2:])
-                    end = self._match_at(tokens, keys, i, term, lang, swapped)
+                    end = self._match_at(tokens, sh_keys if sh else keys, i, term, lang, swapped)
                     if end is not None:
                         found.append((term, i, end))
         # Some terms mean something else inside a longer one: "can not breathe" is not "not breathing".
@@ -438,7 +495,11 @@ class Triage:
             for i, t in enumerate(tokens)
             if t.number is not None
             and "." not in t.surface
-            and any(low <= t.number <= high for low, high in self._years)
+            and (
+                any(low <= t.number <= high for low, high in self._years)
+                # "سال ۹۸", "sale 98": a Solar Hijri year written short
+                or (i > 0 and tokens[i - 1].surface in ("سال", "sal", "sale") and 60 <= t.number <= 99)
+            )
         }
         cued: dict[str, set[int]] = {}
         for name, (cues, scope) in self._frames.items():
@@ -518,7 +579,12 @@ class Triage:
                 now = (m.sentence, token.clause) in analysis.now or (m.sentence, token.clause + 1) in analysis.now
                 urgent = m.sentence in analysis.urgent or (category.kept_by_now and now)
                 lowered = bool(frames & category.frames) and not urgent
-                kept = category.keep_first_person and m.first_person and bool(frames & category.keep_against)
+                kept = (
+                    category.keep_first_person
+                    and m.first_person
+                    and bool(frames & category.keep_against)
+                    and not frames & category.lowered_always
+                )
                 if lowered and not kept:
                     continue
                 out.append(m)
@@ -532,11 +598,12 @@ class Triage:
             # one sign said once: a term inside a longer one of the same concept ("dige khaste" in
             # "dige khaste shodam", "so done" in "I am so done") does not count again
             spans = {(m.start, m.end): m for m in live}
-            distinct = [
-                m
-                for (start, end), m in spans.items()
-                if not any(s <= start and end <= e and (s, e) != (start, end) for s, e in spans)
-            ][:2]
+            # and one word said twice is one sign ("cut my finger ... small cut")
+            said: dict[tuple[str, ...], Match] = {}
+            for (start, end), m in spans.items():
+                if not any(s <= start and end <= e and (s, e) != (start, end) for s, e in spans):
+                    said.setdefault(tuple(t.surface for t in analysis.tokens[start:end]), m)
+            distinct = list(said.values())[:2]
             score += weight * len(distinct)
             used.extend(distinct)
         return used if score >= rule.at_least else None
@@ -598,11 +665,12 @@ class Triage:
             short = len(text.split()) <= self.model.veto_max_words
             vetoed = short and hit.id not in self.model.never_vetoed and emergency < self.model.veto
             return None if vetoed else hit
-        return self._learned_hit(self_harm) if emergency >= self.model.add else None
+        return self._learned_hit(self_harm) if self.model.adds(emergency, self_harm) else None
 
     def _learned_hit(self, self_harm: float) -> Hit:
         crisis = self._category_by_id("self_harm")
-        if self_harm >= 0.5 and crisis is not None:
+        assert self.model is not None
+        if self_harm >= min(0.5, self.model.add_self_harm) and crisis is not None:
             return Hit(crisis.id, crisis.reason, crisis.crisis, crisis.advice)
         return Hit(*LEARNED, crisis=False)
 
@@ -635,6 +703,6 @@ class Triage:
         # The model reads the turns together too, when the latest one tips them over (the earlier
         # turns were no emergency, to the rules or to the model).
         emergency, self_harm = self.model.scores("\n".join(recent))
-        if emergency < self.model.add or self._judge(self.analyse(recent[:-1])) is not None:
+        if not self.model.adds(emergency, self_harm) or self._judge(self.analyse(recent[:-1])) is not None:
             return None
-        return self._learned_hit(self_harm) if self.model.scores("\n".join(recent[:-1]))[0] < self.model.add else None
+        return None if self.model.adds(*self.model.scores("\n".join(recent[:-1]))) else self._learned_hit(self_harm)

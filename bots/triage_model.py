@@ -6,7 +6,9 @@ model over character n-grams of the folded text generalizes across spellings whe
 rules cannot, and the rules clear framed look-alikes the model cannot. Measured on sets
 never trained on (docs/evaluation.md), the two together beat either:
 
-- the model may **add** an emergency the rules missed when its score is at least ``add``;
+- the model may **add** an emergency the rules missed when its score is at least ``add``,
+  or a self-harm hit when its self-harm score is at least ``add_self_harm`` (lower: a missed
+  crisis costs more than a crisis-line message sent to someone who did not need it);
 - the model may **veto** a rule hit when its score is below ``veto``, except for the
   categories in ``never_vetoed`` (self-harm, not breathing): those the rules always keep;
   and never in a message longer than ``veto_max_words`` (a long text dilutes the n-grams).
@@ -72,6 +74,13 @@ class TriageModel:
     veto: float  # and drops a rule hit below this score (never one of never_vetoed)
     never_vetoed: frozenset[str]
     veto_max_words: int = 80  # longer messages: no veto (their n-grams are diluted)
+    # The self-harm head alone adds a crisis hit at this score or above (safety-weighted: lower
+    # than ``add``; above 1, never).
+    add_self_harm: float = 1.01
+
+    def adds(self, emergency: float, self_harm: float) -> bool:
+        """Whether these scores add a hit the rules missed."""
+        return emergency >= self.add or self_harm >= self.add_self_harm
 
     def scores(self, text: str) -> tuple[float, float]:
         """P(emergency), P(self-harm) for a text."""
@@ -92,6 +101,7 @@ class TriageModel:
                 add=float(npz["add"]),
                 veto=float(npz["veto"]),
                 never_vetoed=frozenset(str(s) for s in npz["never_vetoed"]),
+                add_self_harm=float(npz["add_self_harm"]) if "add_self_harm" in npz.files else 1.01,
             )
 
     @classmethod

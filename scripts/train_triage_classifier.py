@@ -10,13 +10,16 @@ out-of-fold scores (five folds) next to the shipped rules' own verdicts:
 
 - ``add``: the lowest score at which "rules OR model" raises dev's false alarms by at most
   one point over the rules alone;
+- ``add_self_harm``: the self-harm head alone, safety-weighted (a miss can cost a life, a
+  false alarm sends a crisis-line message): the lowest score at which it raises dev's false
+  alarms by at most one more point over the rules with ``add``, the whole under 10%;
 - ``veto``: the highest score below which dropping a rule hit (never self-harm or not
   breathing) loses at most 0.1% of dev's emergencies.
 
 Then the project's own regression phrases hold them back: no emergency of
 tests/data/red_flags.tsv may score below ``veto``, and no look-alike there (nor the vague
 messages of GUARD_LOOKALIKES, which the medical bot's tests expect to reach the model) may
-score at ``add`` or above. These phrases are never trained on.
+score at ``add`` or above (nor at ``add_self_harm`` on the self-harm head). These phrases are never trained on.
 
 Writes ``bots/data/triage_model.npz`` (weights as float32, thresholds, hash width).
 Run it again after folding a new writer's set into dev, or after a change to the rules.
@@ -43,6 +46,7 @@ from bots.triage_model import features  # noqa: E402
 
 BITS = 18
 C = 4.0
+MAX_ALARMS = 0.10  # the project's bar on false alarms
 NEVER_VETOED = ("self_harm", "not_breathing")
 RED_FLAGS = ROOT / "tests" / "data" / "red_flags.tsv"
 GUARD_LOOKALIKES = [
@@ -102,9 +106,10 @@ def main() -> None:
     verdicts = [rules_verdict(rules, r) for r in rows]
     hit = np.array([v is not None for v in verdicts])
     vetoable = np.array([v is not None and v not in NEVER_VETOED for v in verdicts])
-    oof = np.zeros(len(rows))
+    oof, oof_sh = np.zeros(len(rows)), np.zeros(len(rows))
     for train, held in StratifiedKFold(5, shuffle=True, random_state=0).split(x, y_em):
         oof[held] = fit(x[train], y_em[train]).predict_proba(x[held])[:, 1]
+        oof_sh[held] = fit(x[train], y_sh[train]).predict_proba(x[held])[:, 1]
     benign, emergency = y_em == 0, y_em == 1
     base = hit[benign].mean()
     add = next((t for t in np.arange(0.30, 0.995, 0.01) if (hit | (oof >= t))[benign].mean() - base <= 0.01), 0.99)
@@ -113,8 +118,21 @@ def main() -> None:
          <= 0.001 * emergency.sum()),
         default=0.0,
     )  # fmt: skip
-    flagged = (hit & ~(vetoable & (oof < veto))) | (oof >= add)
-    print(f"{len(rows)} rows; add >= {add:.2f}, veto < {veto:.2f} (picked out-of-fold on the training rows)")
+    # Self-harm, safety-weighted: its head alone gets a budget of its own, one more point of dev
+    # false alarms over the rules with the emergency add (as much as all the other categories
+    # together), and the whole stays under MAX_ALARMS.
+    with_add = hit | (oof >= add)
+    add_sh = next(
+        (
+            t
+            for t in np.arange(0.30, 0.995, 0.01)
+            if (with_add | (oof_sh >= t))[benign].mean() - with_add[benign].mean() <= 0.01
+            and (with_add | (oof_sh >= t))[benign].mean() <= MAX_ALARMS
+        ),
+        1.01,
+    )
+    flagged = (hit & ~(vetoable & (oof < veto))) | (oof >= add) | (oof_sh >= add_sh)
+    print(f"{len(rows)} rows; add >= {add:.2f}, self-harm add >= {add_sh:.2f}, veto < {veto:.2f} (picked out-of-fold)")
     for name, f in (("rules alone", hit), ("rules with the model (out-of-fold)", flagged)):
         print(f"  {name:36} recall {f[emergency].mean():.1%}  false alarms {f[benign].mean():.1%}")
 
@@ -125,12 +143,15 @@ def main() -> None:
     must_not_add = [text for text, flag in guards if flag == "-"] + GUARD_LOOKALIKES
     keep_scores = em.predict_proba(matrix(must_keep))[:, 1]
     lookalike_scores = em.predict_proba(matrix(must_not_add))[:, 1]
+    lookalike_sh = sh.predict_proba(matrix(must_not_add))[:, 1]
     while veto > 0 and (keep_scores < veto).any():
         veto = max((t for t in (0.0, 0.01, 0.02, 0.03, 0.05, 0.08, 0.1, 0.15, 0.2) if t < veto), default=0.0)
     while add < 0.99 and (lookalike_scores >= add).any():
         add = round(add + 0.01, 2)
-    flagged = (hit & ~(vetoable & (oof < veto))) | (oof >= add)
-    print(f"held back by the regression phrases: add >= {add:.2f}, veto < {veto:.2f}")
+    while add_sh < 1.0 and (lookalike_sh >= add_sh).any():
+        add_sh = round(add_sh + 0.01, 2)
+    flagged = (hit & ~(vetoable & (oof < veto))) | (oof >= add) | (oof_sh >= add_sh)
+    print(f"held back by the regression phrases: add >= {add:.2f}, self-harm add >= {add_sh:.2f}, veto < {veto:.2f}")
     print(f"  {'rules with the model (out-of-fold)':36} recall {flagged[emergency].mean():.1%}  "
           f"false alarms {flagged[benign].mean():.1%}")  # fmt: skip
     np.savez_compressed(
@@ -141,6 +162,7 @@ def main() -> None:
         self_harm=sh.coef_[0].astype(np.float32),
         self_harm_bias=np.array(sh.intercept_[0]),
         add=np.array(round(float(add), 2)),
+        add_self_harm=np.array(round(float(add_sh), 2)),
         veto=np.array(veto),
         never_vetoed=np.array(NEVER_VETOED),
     )

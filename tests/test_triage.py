@@ -138,6 +138,15 @@ def test_a_huge_message_is_read_in_one_pass() -> None:
         # and Finglish typed without vowels still is
         ("dige nmikham zende bashm emshab tmoomesh mikonm", "self_harm"),
         ("nfsm bala nmiad nmitunm hrf bznm", "breathing"),
+        # the self-harm signs read on their consonants in any message, only as their own words
+        ("dge tmome, dge nmitunm", "self_harm"),
+        ("az 4 tabaghe pele raftam bala nafasam band oomad lol kheili bi tamrinam", None),
+        # warning signs that combine: at the place now and another sign; a note left and a farewell
+        ("roo pol vaysadam, dige tars nadaram", "self_harm"),
+        ("I wrote a note and left it on the table. goodbye everyone", "self_harm"),
+        # a drug named for what it treats, a year written short
+        ("my anti-seizure pills ran out, where is a pharmacy open at night", None),
+        ("مادرم سال ۹۷ سکته مغزی کرد، الان خوبه", None),
     ],
 )  # fmt: skip
 def test_what_a_second_reading_found(text: str, expected: str | None) -> None:
@@ -176,3 +185,20 @@ def test_the_second_opinion_never_drops_self_harm_nor_a_long_message() -> None:
     added = adds_all.check("hello there")
     assert added is not None
     assert added.id in {"emergency", "self_harm"}
+
+
+def test_the_self_harm_head_adds_a_crisis_hit_below_the_emergency_threshold() -> None:
+    model = TriageModel.shipped()
+    assert model.add_self_harm < model.add
+    only_self_harm = Triage(_shipped_data(), dataclasses.replace(model, add=1.01, add_self_harm=0.0))
+    hit = only_self_harm.check("hello there")
+    assert hit is not None
+    assert hit.id == "self_harm"
+    never_adds = Triage(_shipped_data(), dataclasses.replace(model, add=1.01, add_self_harm=1.01))
+    assert never_adds.check("hello there") is None
+
+
+def test_a_song_quoted_lowers_first_person_words_for_the_rules() -> None:
+    # (the self-harm head may still add it: a crisis-line message is the cheaper mistake)
+    assert Triage.rules_only().check("what's the song that goes 'I want to die tonight'?") is None
+    assert Triage.rules_only().check("I want to die tonight") is not None
