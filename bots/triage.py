@@ -17,8 +17,9 @@ So triage works on concepts instead (``bots/data/triage.yaml``):
    urgency cue such as "now", still fires);
 5. a learned second opinion (``bots/triage_model.py``, logistic regression over hashed
    n-grams) may add an emergency the rules missed when it is confident (self-harm at a
-   lower score of its own), and may drop a rule hit it finds very unlikely (never
-   self-harm or "not breathing").
+   lower score of its own, but never in a message the rules read as a life event: a
+   trip, a move), and may drop a rule hit it finds very unlikely (never self-harm or
+   "not breathing").
 
 Every step is a dictionary lookup or a bounded scan, so the time grows linearly with
 the message.
@@ -105,6 +106,9 @@ class _Rule:
     # concept counts at most twice). Farewells, arrangements, a means, hopelessness.
     signals: dict[str, int]
     at_least: int
+    # Signs that count once however often they are said: "locked his door and won't answer" is one
+    # sign (no one can reach him), not two.
+    once: frozenset[str]
     window: int
     ordered: bool  # the slots appear in the order written ("30 pills", not "pills ... 81 or 100 mg")
 
@@ -142,6 +146,8 @@ def _shipped_data() -> dict[str, Any]:
 
 # A hit the learned second opinion adds, when it does not read self-harm.
 LEARNED = ("emergency", "an emergency the learned second opinion reads (no rule matched)")
+# The framing under which the model's self-harm head alone adds nothing (a trip, a move).
+LIFE_EVENT = "life_event"
 
 
 class Triage:
@@ -247,6 +253,7 @@ class Triage:
                 unless=frozenset().union(*(self._expand(i) for i in rule.get("unless", []))),
                 signals={str(k): int(v) for k, v in rule.get("signals", {}).items()},
                 at_least=int(rule.get("at_least", 0)),
+                once=frozenset(rule.get("once", ())),
                 window=int(rule.get("window", 6)),
                 ordered=bool(rule.get("ordered", False)),
             )
@@ -603,7 +610,7 @@ class Triage:
             for (start, end), m in spans.items():
                 if not any(s <= start and end <= e and (s, e) != (start, end) for s, e in spans):
                     said.setdefault(tuple(t.surface for t in analysis.tokens[start:end]), m)
-            distinct = list(said.values())[:2]
+            distinct = list(said.values())[: 1 if concept in rule.once else 2]
             score += weight * len(distinct)
             used.extend(distinct)
         return used if score >= rule.at_least else None
@@ -655,8 +662,16 @@ class Triage:
                     return Hit(category.id, category.reason, category.crisis, category.advice), used
         return None
 
-    def _second_opinion(self, text: str, hit: Hit | None) -> Hit | None:
-        """The model's word on the rules' verdict: add a confident miss, drop a very unlikely hit."""
+    @staticmethod
+    def _life_event(analysis: _Analysis) -> bool:
+        """The rules read a life event in the text (a trip, a move, a wedding): farewells and
+        things given away are explained, which an n-gram model cannot tell."""
+        return any(LIFE_EVENT in frames for frames in analysis.framed.values())
+
+    def _second_opinion(self, text: str, hit: Hit | None, *, life_event: bool = False) -> Hit | None:
+        """The model's word on the rules' verdict: add a confident miss, drop a very unlikely hit.
+        In a message the rules read as a life event, the self-harm head alone adds nothing (the
+        emergency head still may): "flying tomorrow, said goodbye to everyone" is no crisis."""
         if self.model is None:
             return hit
         emergency, self_harm = self.model.scores(text)
@@ -665,7 +680,8 @@ class Triage:
             short = len(text.split()) <= self.model.veto_max_words
             vetoed = short and hit.id not in self.model.never_vetoed and emergency < self.model.veto
             return None if vetoed else hit
-        return self._learned_hit(self_harm) if self.model.adds(emergency, self_harm) else None
+        adds = emergency >= self.model.add if life_event else self.model.adds(emergency, self_harm)
+        return self._learned_hit(self_harm) if adds else None
 
     def _learned_hit(self, self_harm: float) -> Hit:
         crisis = self._category_by_id("self_harm")
@@ -679,8 +695,9 @@ class Triage:
 
     def check(self, text: str) -> Hit | None:
         """The emergency in one message, or None."""
-        judged = self._judge(self.analyse([text]))
-        return self._second_opinion(text, judged[0] if judged else None)
+        analysis = self.analyse([text])
+        judged = self._judge(analysis)
+        return self._second_opinion(text, judged[0] if judged else None, life_event=self._life_event(analysis))
 
     def check_conversation(self, turns: Sequence[str], *, window: int = 3) -> Hit | None:
         """The emergency in the latest user turn, or in the last ``window`` user turns read
@@ -703,6 +720,8 @@ class Triage:
         # The model reads the turns together too, when the latest one tips them over (the earlier
         # turns were no emergency, to the rules or to the model).
         emergency, self_harm = self.model.scores("\n".join(recent))
+        if self._life_event(self.analyse(recent)) and emergency < self.model.add:
+            return None
         if not self.model.adds(emergency, self_harm) or self._judge(self.analyse(recent[:-1])) is not None:
             return None
         return None if self.model.adds(*self.model.scores("\n".join(recent[:-1]))) else self._learned_hit(self_harm)

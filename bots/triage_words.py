@@ -68,6 +68,7 @@ _CONTRACTIONS = [
     (re.compile(r"\bgonna\b"), "going to"),
     (re.compile(r"\bwanna\b"), "want to"),
     (re.compile(r"\bgotta\b"), "got to"),
+    (re.compile(r"\bur\b"), "your"),  # chat spelling ("not ur fault")
 ]
 _REPEATS = re.compile(r"(\w)\1{2,}")
 # Laughing and heart-break emoji are words here: they frame a sentence as a joke or a figure.
@@ -128,7 +129,7 @@ def fold(text: str) -> str:
     text = text.translate(_FOLD).lower()
     if any(d in text for d in "237"):
         text = _FINGLISH_DIGIT.sub(lambda m: "h" if m.group() == "7" else "", text)
-    if "'" in text or "nt" in text or "nn" in text or "tt" in text or "im" in text or "wont" in text:
+    if "'" in text or "nt" in text or "nn" in text or "tt" in text or "im" in text or "wont" in text or "ur" in text:
         for pattern, repl in _CONTRACTIONS:
             text = pattern.sub(repl, text)
     return _REPEATS.sub(r"\1", text)

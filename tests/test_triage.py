@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from bots import triage_words as words
 from bots.triage import Triage, _shipped_data
 from bots.triage_model import TriageModel, features
 
@@ -202,3 +203,60 @@ def test_a_song_quoted_lowers_first_person_words_for_the_rules() -> None:
     # (the self-harm head may still add it: a crisis-line message is the cheaper mistake)
     assert Triage.rules_only().check("what's the song that goes 'I want to die tonight'?") is None
     assert Triage.rules_only().check("I want to die tonight") is not None
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # someone who cannot be reached, after a farewell: a crisis told by the one who worries
+        ("my roommate sent a goodbye text last night and her phone is switched off", "self_harm"),
+        ("بابام برای همه پیام خداحافظی فرستاده و درو قفل کرده", "self_harm"),
+        ("dadasham khodahafezi karde va gushish khamushe", "self_harm"),
+        # being unreachable said twice is one sign, not two
+        ("my son locked his door and won't answer me, he's playing games again", None),
+        ("my sister is not picking up, she's at work", None),
+        # telling for no reason one can name, with a means or a place
+        ("I'm on the bridge. idk why I'm writing this", "self_harm"),
+        ("idk why I'm telling you this but I love pizza", None),
+        # on a height now, looking down from it
+        ("I'm on the rooftop right now, looking down at the street", "self_harm"),
+        ("alan roo posht bum am, daram paeeno negah mikonam", "self_harm"),
+        ("the view from the roof is nice, looking down at the city lights", None),
+        # a social-media story is no fiction; a story written is
+        ("he posted 'sorry for everything' on his story and isn't answering", "self_harm"),
+        ("I wrote a story where the character says goodbye and leaves", None),
+        # things given away by someone else, and a farewell
+        ("my dad gave away his stuff and texted me 'take care of mom'", "self_harm"),
+        # hopeless about being alive, and a means bought
+        ("خسته ام از زندگی، طناب خریدم", "self_harm"),
+        # a dream, a trip, a teenage history, a figure of speech
+        ("I dreamt my dad had a stroke", None),
+        ("دیشب خواب دیدم بابام سکته کرده", None),
+        ("flying out tomorrow, said bye to everyone, what should I pack in my suitcase", None),
+        ("I had a seizure as a teenager, can I drive?", None),
+        ("this tax form is the worst headache of my life", None),
+        ("worst headache of my life, came on suddenly", "thunderclap_headache"),
+        # preeclampsia's signs; a heavy arm in Finglish
+        ("she's 34 weeks pregnant with blurry vision and swollen hands", "pregnancy"),
+        ("baba dast chapesh sangine, 5 daghighe", "stroke"),
+    ],
+)  # fmt: skip
+def test_indirect_self_harm_and_what_explains_it_away(text: str, expected: str | None) -> None:
+    hit = Triage.rules_only().check(text)
+    assert (hit.id if hit else None) == expected
+
+
+def test_chat_spelling_is_folded() -> None:
+    assert words.fold("its not ur fault") == "its not your fault"
+    assert words.fold("urgent, hour") == "urgent, hour"
+
+
+def test_the_self_harm_head_adds_nothing_to_a_life_event() -> None:
+    model = TriageModel.shipped()
+    only_self_harm = Triage(_shipped_data(), dataclasses.replace(model, add=1.01, add_self_harm=0.0))
+    assert only_self_harm.check("hello there") is not None
+    assert only_self_harm.check("flying to Rome tomorrow, what should I pack") is None
+    assert only_self_harm.check_conversation(["hello", "moving to Berlin next week, any tips"]) is None
+    # the emergency head still may: a seizure at a wedding is still a seizure
+    adds_all = Triage(_shipped_data(), dataclasses.replace(model, add=0.0, add_self_harm=1.01))
+    assert adds_all.check("at my sister's wedding grandpa will not wake up") is not None
