@@ -42,7 +42,7 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
             yield
         finally:
             # the ledger's queued writes go in before the database closes
-            await asyncio.to_thread(app.state.engine.writer.close)
+            await app.state.engine.writer.aclose()
             await rt.aclose()
 
     app = FastAPI(

@@ -24,7 +24,15 @@ from core import budget, language, rate_limits
 from core import strategy as strategies
 from core.context import build_messages
 from core.db import Database
-from core.errors import InvalidInput, NotFound, ProviderBusy, ProviderError, ProviderTimeout, StreamInterrupted
+from core.errors import (
+    InvalidInput,
+    NotFound,
+    ProviderBusy,
+    ProviderError,
+    ProviderTimeout,
+    ProviderUnreachable,
+    StreamInterrupted,
+)
 from core.hooks import BotHooks, GuardReply, Turn, load_hooks
 from core.ledger import Call, Conversation, StrategyState, utcnow
 from core.messages import ChatMessage
@@ -42,6 +50,8 @@ from core.writer import Writer
 WORST_CASE_OUTPUT = 4096
 # How long a worker serves the strategy state it read before reading it again (seconds).
 STATE_TTL = 0.5
+# A retry is made only with at least this long (or a quarter of the request timeout) left.
+MIN_ATTEMPT_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -302,6 +312,8 @@ class Engine:
             max_output_tokens=min(wanted, cap) if wanted and cap else (wanted or cap),
             sampling=tuple(sampling.items()),
         )
+        if request.limits is not None:
+            rate_limits.refuse_oversized(request.limits, tokenizer.count_messages(messages))  # type: ignore[arg-type]
         plan.request = chat
         plan.price = self.provider.own_price(served) or profile.price(config, self.prices)
         return plan
@@ -416,7 +428,9 @@ class Engine:
 
     def _failed(self, plan: PreparedTurn, call: Call, exc: ProviderError) -> list[StoredText]:
         """Settle a failed attempt's row in memory; what the turn stores with it."""
-        if isinstance(exc, StreamInterrupted | ProviderTimeout) or exc.status is None:
+        if isinstance(exc, StreamInterrupted | ProviderTimeout) or (
+            exc.status is None and not isinstance(exc, ProviderUnreachable)
+        ):
             # Billed all the same (a cut, a timeout, a connection dropped after the request
             # went out): the prompt was read, and what arrived before the cut was generated.
             # Counted, and marked as an estimate.
@@ -496,7 +510,9 @@ class Engine:
         if status is not None and status not in (408, 409, 429) and status < 500:
             return None
         wait = exc.retry_after if exc.retry_after is not None else min(8.0, 0.25 * 2 ** (attempt - 1))
-        if time.perf_counter() + wait >= deadline:
+        # an attempt with next to no time left would only time out, billed: the upstream's own
+        # answer (a 429 with its Retry-After, a 503) tells the client more
+        if time.perf_counter() + wait + min(MIN_ATTEMPT_SECONDS, self.request_timeout / 4) >= deadline:
             return None
         return wait
 
@@ -613,7 +629,8 @@ class Engine:
         if profile is None or profile.budget is not None:
             return True  # an unknown bot's error is raised where it always is
         cached = self._states.get(profile.name)
-        return cached is None or cached[0] <= time.monotonic()
+        # a margin: the state must still be fresh when _prepare_sync reads it a moment later
+        return cached is None or cached[0] <= time.monotonic() + 0.05
 
     async def turn(self, request: TurnRequest | PreparedTurn) -> TurnResult:
         plan = request if isinstance(request, PreparedTurn) else await self.prepare(request)
@@ -638,6 +655,10 @@ class Engine:
                 self._drop(moderation)
                 self._record_failure(plan, call, StreamInterrupted("the client disconnected before the reply"))
                 raise
+            except Exception as exc:  # a fault of ours mid-call: the row is settled, then the error goes on
+                self._drop(moderation)
+                await self._record_failure_async(plan, call, ProviderError(f"the call failed here: {exc!r}"))
+                raise
         side = await self._side_calls(moderation)
         return await self._record_success(plan, call, completion, side)
 
@@ -653,6 +674,9 @@ class Engine:
             await asyncio.wait([task])
             if not task.cancelled() and task.exception() is None:
                 await asyncio.to_thread(self._drop_pending, task.result())
+            raise
+        except Exception:  # refused (a budget, a rate limit): no call goes, nor its moderation
+            self._drop(moderation)
             raise
 
     async def stream(self, request: TurnRequest | PreparedTurn) -> AsyncGenerator[Delta | TurnResult, None]:
@@ -695,6 +719,11 @@ class Engine:
                 self._drop(moderation)
                 gone = StreamInterrupted("the client disconnected mid-stream", partial_text="".join(parts))
                 self._record_failure(plan, call, gone)
+                raise
+            except Exception as exc:  # a fault of ours mid-stream: the row is settled, then the error goes on
+                self._drop(moderation)
+                cut = StreamInterrupted(f"the stream failed here: {exc!r}", partial_text="".join(parts))
+                await self._record_failure_async(plan, call, cut)
                 raise
         side = await self._side_calls(moderation)
         result = await self._record_success(plan, call, completion, side)

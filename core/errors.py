@@ -78,6 +78,10 @@ class ProviderTimeout(ProviderError):
     """The model server did not answer in time."""
 
 
+class ProviderUnreachable(ProviderError):
+    """No connection to the model server could be made: nothing was sent, nothing billed."""
+
+
 class StreamInterrupted(ProviderError):
     """A streamed reply was cut before it finished; what arrived is kept."""
 

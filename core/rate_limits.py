@@ -33,18 +33,24 @@ def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=utcnow().tzinfo)
 
 
+def refuse_oversized(limits: RateLimits, prompt_tokens: int) -> None:
+    """A prompt larger than the key's tokens a minute: no wait would ever let it through, so
+    not a 429 to retry but a request to change (raised before a stream's headers go)."""
+    tpm = limits.tokens_per_minute
+    if tpm is not None and prompt_tokens > tpm:
+        raise InvalidInput(
+            f"this request's prompt is {prompt_tokens:,} tokens and this key may use {tpm:,} tokens a minute; "
+            "send a shorter conversation, or raise the key's limit (domainbots keys limit NAME --tpm N)"
+        )
+
+
 def check(session: Session, limits: RateLimits, prompt_tokens: int = 0, now: datetime | None = None) -> None:
     """Raise RateLimited, with the seconds until the window frees room, when one more model
     turn of ``prompt_tokens`` would pass a limit."""
     now = now or utcnow()
     since = now - WINDOW
+    refuse_oversized(limits, prompt_tokens)
     tpm = limits.tokens_per_minute
-    if tpm is not None and prompt_tokens > tpm:
-        # no wait would ever let it through: not a 429 to retry, a request to change
-        raise InvalidInput(
-            f"this request's prompt is {prompt_tokens:,} tokens and this key may use {tpm:,} tokens a minute; "
-            "send a shorter conversation, or raise the key's limit (domainbots keys limit NAME --tpm N)"
-        )
     mine = select(
         func.count(),
         func.coalesce(func.sum(Call.prompt_tokens + Call.completion_tokens), 0),

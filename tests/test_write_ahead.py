@@ -147,3 +147,77 @@ async def test_a_persistent_failure_raises_with_the_last_attempt(runtime: Runtim
     rows = calls(runtime)
     assert [r.attempt for r in rows] == [1, 2, 3]
     assert info.value.call_id == rows[-1].id
+
+
+async def test_a_server_that_refuses_the_connection_bills_nothing(settings: Settings, load_runtime) -> None:
+    import socket
+
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    runtime = load_runtime(settings.model_copy(update={"openai_base_url": f"http://127.0.0.1:{port}/v1"}))
+    with pytest.raises(ProviderError, match="unreachable"):
+        await runtime.engine().turn(TurnRequest(bot="helpdesk", message="hi"))
+    rows = calls(runtime)
+    assert rows  # each attempt has its row ...
+    assert {(r.status, r.usage_source, r.cost_nanousd) for r in rows} == {("error", "none", 0)}  # ... and costs nothing
+
+
+async def test_a_fault_of_ours_mid_call_settles_the_row(runtime: Runtime, fake: FakeOpenAI) -> None:
+    engine = runtime.engine()
+
+    async def broken(request: object) -> object:
+        raise RuntimeError("a bug")
+
+    engine.provider.complete = broken  # type: ignore[method-assign]
+    with pytest.raises(RuntimeError, match="a bug"):
+        await engine.turn(TurnRequest(bot="helpdesk", message="hi"))
+    [row] = calls(runtime)
+    assert row.status == "error"  # not left pending, to be billed as interrupted at the next start
+    assert "a bug" in (row.error or "")
+
+
+def test_a_stream_larger_than_the_keys_tokens_a_minute_is_a_422_before_it_starts(
+    api: ApiServer, fake: FakeOpenAI
+) -> None:
+    from core import keys
+
+    key = keys.create(api.runtime.database, "tiny-stream", "chat", tokens_per_minute=20).secret
+    r = httpx.post(
+        f"{api.v1}/bots/helpdesk/chat",
+        json={"message": "long " * 30, "stream": True},
+        headers={"Authorization": f"Bearer {key}"},
+    )
+    assert r.status_code == 422
+    assert "20 tokens a minute" in r.json()["detail"]
+    assert fake.chat_requests() == []
+
+
+@pytest.mark.parametrize(
+    ("headers", "seconds"),
+    [
+        ({"retry-after": "2"}, 2.0),
+        ({"retry-after-ms": "1500"}, 1.5),
+        ({"retry-after": "inf"}, None),  # would have been a 500 on the way out (ceil of inf)
+        ({"retry-after": "nan"}, None),
+        ({"retry-after": "-5"}, None),
+        ({"retry-after": "Wed, 21 Oct 2026 07:28:00 GMT"}, None),
+        ({}, None),
+    ],
+)
+def test_only_a_usable_retry_after_is_honoured(headers: dict[str, str], seconds: float | None) -> None:
+    from core.providers.openai import _retry_after
+
+    assert _retry_after(headers) == seconds
+
+
+def test_the_provider_serves_one_event_loop_after_another(settings: Settings, fake: FakeOpenAI) -> None:
+    from core.providers.base import ChatRequest
+    from core.providers.openai import OpenAIProvider
+
+    assert settings.openai_api_key is not None
+    provider = OpenAIProvider(api_key=settings.openai_api_key, base_url=settings.openai_base_url, max_retries=0)
+    request = ChatRequest(model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}])
+    # the command line runs one loop after another: a session made on the first must not serve the second
+    assert asyncio.run(provider.complete(request)).text
+    assert asyncio.run(provider.complete(request)).text

@@ -96,3 +96,36 @@ async def test_a_burst_of_turns_commits_in_fewer_transactions_than_rows(
     assert sorted(r.cost_nanousd for r in rows) == sorted(int(x.cost_usd.scaleb(9)) for x in replies)
     assert engine.writer.writes == 24  # two writes a turn
     assert engine.writer.batches < engine.writer.writes  # and commits shared between turns
+
+
+async def test_a_write_that_comes_while_the_writer_closes_is_written(database_url: str) -> None:
+    database = open_database(database_url)
+    writer = Writer(database, inline=False)
+    await writer.submit(_insert("first"))
+    closing = asyncio.ensure_future(asyncio.to_thread(writer.close))
+    late = [writer.submit(_insert(f"late{i}")) for i in range(20)]
+    await closing
+    assert await asyncio.gather(*late) == [f"late{i}" for i in range(20)]
+    writer.close()
+    assert _bots(database_url) == {"first", *(f"late{i}" for i in range(20))}
+    database.dispose()
+
+
+@pytest.mark.postgres
+async def test_a_connection_the_server_dropped_is_replaced(postgres_url: str) -> None:
+    database = open_database(postgres_url)
+    writer = Writer(database, inline=False)
+    await writer.submit(_insert("before"))
+    # the server ends the writer's session (a restart, an idle timeout)
+    with database.engine.connect() as admin:
+        admin.execute(
+            text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        )
+        admin.commit()
+    assert await writer.submit(_insert("after")) == "after"
+    writer.close()
+    assert _bots(postgres_url) == {"before", "after"}
+    database.dispose()

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+import math
 from collections.abc import AsyncGenerator, Mapping
 from typing import Any
 
@@ -12,7 +14,7 @@ import openai
 from openai import AsyncOpenAI, DefaultAioHttpClient
 from openai.types import CompletionUsage
 
-from core.errors import ProviderError, ProviderTimeout, StreamInterrupted
+from core.errors import ProviderError, ProviderTimeout, ProviderUnreachable, StreamInterrupted
 from core.pricing import Price
 from core.providers.base import ChatRequest, Completion, Delta, Moderation
 from core.usage import Usage
@@ -60,14 +62,27 @@ def _error(exc: openai.APIError) -> ProviderError:
 
 
 def _retry_after(headers: Mapping[str, str]) -> float | None:
+    """The server's Retry-After in seconds, when it is a usable number ("inf", "nan", a date: None)."""
     try:
         if "retry-after-ms" in headers:
-            return float(headers["retry-after-ms"]) / 1000
-        if "retry-after" in headers:
-            return float(headers["retry-after"])
+            seconds = float(headers["retry-after-ms"]) / 1000
+        elif "retry-after" in headers:
+            seconds = float(headers["retry-after"])
+        else:
+            return None
     except ValueError:
-        pass
-    return None
+        return None
+    return seconds if math.isfinite(seconds) and 0 <= seconds <= 3600 else None
+
+
+def _timeout_or_unreachable(exc: openai.APITimeoutError, what: str) -> ProviderError:
+    """The SDK's aiohttp transport reports a refused connection as a connect timeout."""
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, aiohttp.ClientConnectorError):
+            return ProviderUnreachable(f"model server unreachable: {cause}")
+        cause = cause.__cause__ or cause.__context__
+    return ProviderTimeout(f"{what} timed out: {exc.message}")
 
 
 def _status_error(status: int, content: bytes, headers: Mapping[str, str]) -> ProviderError:
@@ -92,6 +107,10 @@ def _describe(exc: openai.APIError) -> str:
 
 log = logging.getLogger("domainbots.provider")
 
+# Connections to the model server a worker keeps at most (the SDK's own default): past it,
+# calls wait for a free one instead of flooding the server with connection attempts.
+CONNECTIONS = 100
+
 # OpenAI's current moderation model; the endpoint costs nothing.
 MODERATION_MODEL = "omni-moderation-latest"
 
@@ -109,7 +128,7 @@ class OpenAIProvider:
         stream_usage: bool = True,
     ) -> None:
         # aiohttp underneath the SDK: httpx's connection pool is what a Python gateway waits on
-        # under concurrency (docs/performance.md)
+        # under concurrency (docs/design.md, "The turn's hot path")
         self._client = AsyncOpenAI(
             api_key=api_key,
             base_url=base_url,
@@ -120,10 +139,15 @@ class OpenAIProvider:
         self._timeout = timeout
         # The non-streamed chat call, the hot path of every turn, is posted with aiohttp directly,
         # to the SDK's own URL with its own headers; its request building and response
-        # wrapping cost more than the gateway's whole budget (docs/performance.md).
+        # wrapping cost more than the gateway's whole budget (docs/design.md, "The turn's hot path").
         self._session: aiohttp.ClientSession | None = None
+        self._session_loop: asyncio.AbstractEventLoop | None = None
         self._url = f"{str(self._client.base_url).rstrip('/')}/chat/completions"
-        self._headers = {"Authorization": f"Bearer {api_key}", "Content-Type": "application/json"}
+        # what the SDK sends on every request: its key, organization, project, the client's
+        # default headers and query (Azure's api-version)
+        headers = {**self._client.default_headers, **self._client.auth_headers}
+        self._headers = {name: value for name, value in headers.items() if isinstance(value, str)}
+        self._query = {name: value for name, value in self._client.default_query.items() if isinstance(value, str)}
         # Some servers reject stream_options (Azure, old llama.cpp); those set this False.
         self._stream_usage = stream_usage
 
@@ -151,14 +175,13 @@ class OpenAIProvider:
     async def complete(self, request: ChatRequest) -> Completion:
         params = self._params(request)
         timeout = params.pop("timeout", None) or self._timeout
-        if self._session is None or self._session.closed:
-            # made here, on the event loop that serves the requests
-            self._session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0, ttl_dns_cache=300))
+        session = self._session_here()
         try:
-            async with self._session.post(
+            async with session.post(
                 self._url,
                 data=json.dumps(params, ensure_ascii=False).encode(),
                 headers=self._headers,
+                params=self._query or None,
                 timeout=aiohttp.ClientTimeout(total=timeout),
             ) as response:
                 content = await response.read()
@@ -166,10 +189,21 @@ class OpenAIProvider:
                     raise _status_error(response.status, content, response.headers)
         except TimeoutError as exc:
             raise ProviderTimeout(f"model server timed out: no complete reply within {timeout:.1f} s") from exc
+        except aiohttp.ClientConnectorError as exc:  # no connection: nothing was sent
+            raise ProviderUnreachable(f"model server unreachable: {exc}") from exc
         except aiohttp.ClientError as exc:
             # refused, dropped or cut: no status, so the engine treats it as possibly billed
             raise ProviderError(f"model server unreachable: {type(exc).__name__}: {exc}") from exc
         return _completion(content, request.model)
+
+    def _session_here(self) -> aiohttp.ClientSession:
+        """The session of the running event loop (a session lives on the loop that made it:
+        the command line runs one loop after another)."""
+        loop = asyncio.get_running_loop()
+        if self._session is None or self._session.closed or self._session_loop is not loop:
+            self._session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=CONNECTIONS, ttl_dns_cache=300))
+            self._session_loop = loop
+        return self._session
 
     async def stream(self, request: ChatRequest) -> AsyncGenerator[Delta | Completion, None]:
         params = self._params(request)
@@ -182,7 +216,7 @@ class OpenAIProvider:
         try:
             stream = await self._client.chat.completions.create(stream=True, **params)
         except openai.APITimeoutError as exc:
-            raise ProviderTimeout(f"model server timed out: {exc.message}") from exc
+            raise _timeout_or_unreachable(exc, "model server") from exc
         except openai.APIError as exc:
             raise _error(exc) from exc
         try:
@@ -211,7 +245,7 @@ class OpenAIProvider:
         try:
             response = await self._client.moderations.create(model=MODERATION_MODEL, input=text)
         except openai.APITimeoutError as exc:
-            raise ProviderTimeout(f"moderation timed out: {exc.message}") from exc
+            raise _timeout_or_unreachable(exc, "moderation") from exc
         except openai.APIError as exc:
             raise _error(exc) from exc
         flagged = {
