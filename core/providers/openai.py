@@ -193,7 +193,7 @@ class OpenAIProvider:
             raise ProviderUnreachable(f"model server unreachable: {exc}") from exc
         except aiohttp.ClientError as exc:
             # refused, dropped or cut: no status, so the engine treats it as possibly billed
-            raise ProviderError(f"model server unreachable: {type(exc).__name__}: {exc}") from exc
+            raise ProviderError(f"model server dropped the call: {type(exc).__name__}: {exc}") from exc
         return _completion(content, request.model)
 
     def _session_here(self) -> aiohttp.ClientSession:
