@@ -32,7 +32,10 @@ from sklearn.linear_model import LogisticRegression  # noqa: E402
 from sklearn.model_selection import StratifiedKFold  # noqa: E402
 
 from bots.triage import Triage  # noqa: E402
-from bots.triage_model import features  # noqa: E402
+
+sys.path.insert(0, str(ROOT / "scripts"))
+# one featurizing and one rules verdict for training and for this experiment
+from train_triage_classifier import matrix, rules_verdict  # noqa: E402
 
 BITS = 18
 DEV = ROOT / "tests" / "data" / "triage_dev.jsonl"
@@ -49,26 +52,6 @@ def texts_of(row: dict[str, Any]) -> list[str]:
         return [row["text"]]
     turns = row["turns"]
     return [" \n ".join(turns[max(0, k - 3) : k]) for k in range(1, len(turns) + 1)]
-
-
-def matrix(texts: list[str]) -> csr_matrix:
-    data, indices, indptr = [], [], [0]
-    for text in texts:
-        f = features(text, BITS)
-        indices.extend(f.keys())
-        data.extend(f.values())
-        indptr.append(len(indices))
-    return csr_matrix((data, indices, indptr), shape=(len(texts), 1 << BITS))
-
-
-def rules_of(triage: Triage, row: dict[str, Any]) -> str | None:
-    if "turns" in row:
-        hit = None
-        for k in range(1, len(row["turns"]) + 1):
-            hit = triage.check_conversation(row["turns"][:k]) or hit
-        return hit.id if hit else None
-    hit = triage.check(row["text"])
-    return hit.id if hit else None
 
 
 def fit(x: csr_matrix, y: np.ndarray, c: float) -> LogisticRegression:
@@ -113,7 +96,7 @@ def main() -> None:
 
     # Thresholds from dev alone: out-of-fold scores, then the lowest threshold whose OR with the
     # rules adds at most 1 point of false alarms on dev's look-alikes.
-    dev_rules = [rules_of(triage, r) is not None for r in dev]
+    dev_rules = [rules_verdict(triage, r) is not None for r in dev]
     oof = {"em": np.zeros(len(dev)), "sh": np.zeros(len(dev))}
     for train, held in StratifiedKFold(5, shuffle=True, random_state=0).split(x, y_em):
         for name, y in (("em", y_em), ("sh", y_sh)):
@@ -157,7 +140,7 @@ def main() -> None:
     # (out-of-fold)
     is_em = ~benign
     kept_ids = {"self_harm", "not_breathing"}
-    dev_ids = [rules_of(triage, r) for r in dev]
+    dev_ids = [rules_verdict(triage, r) for r in dev]
     picked["veto"] = 0.0
     for t in (0.01, 0.02, 0.03, 0.05, 0.08, 0.1, 0.15, 0.2):
         vetoed = np.array([h is not None and h not in kept_ids for h in dev_ids]) & (oof["em"] < t)
@@ -169,7 +152,7 @@ def main() -> None:
     pooled: dict[str, list[tuple[dict[str, Any], bool]]] = {}
     for path in args.unseen:
         rows = load(Path(path))
-        rules = [rules_of(triage, r) for r in rows]
+        rules = [rules_verdict(triage, r) for r in rows]
         base = np.array([r is not None for r in rules])
         s_em, s_sh = score_rows(models["em"], rows), score_rows(models["sh"], rows)
         unframed = ~np.array([framed(r) for r in rows])
