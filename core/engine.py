@@ -373,13 +373,6 @@ class Engine:
             checks[f"rate:{limits.key_id}"] = lambda session: rate_limits.check(session, limits, prompt)
         return call, checks
 
-    def _open(self, plan: PreparedTurn, attempt: int) -> Call:
-        """The attempt's pending row, written with its checks in a thread of its own."""
-        call, checks = self._pending(plan, attempt)
-        call.id = self.store.open_call(conversation=plan.conversation, is_new=plan.is_new, call=call, checks=checks)
-        plan.is_new = False  # the conversation is in the database from now on
-        return call
-
     async def _write_ahead(self, plan: PreparedTurn, attempt: int) -> Call:
         """The attempt's pending row, committed. A row with checks (a budget, a key's limits)
         takes its locks in a transaction of its own; the others are group-committed."""
@@ -394,7 +387,7 @@ class Engine:
 
     def _open_checked(self, plan: PreparedTurn, call: Call, checks: dict[str, Callable[[Session], None]]) -> Call:
         call.id = self.store.open_call(conversation=plan.conversation, is_new=plan.is_new, call=call, checks=checks)
-        plan.is_new = False
+        plan.is_new = False  # the conversation is in the database from now on
         return call
 
     def _settle(self, plan: PreparedTurn, call: Call, *, usage: Usage, source: UsageSource, status: str) -> None:
