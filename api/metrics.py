@@ -23,7 +23,7 @@ from prometheus_client import (
 from starlette.types import Message, Receive, Scope, Send
 
 from api.http_middleware import HttpMiddleware
-from core.ledger import Call
+from core.rows import CallRow
 
 REQUESTS = Counter("domainbots_http_requests", "HTTP requests.", ["route", "method", "status"])
 LATENCY = Histogram(
@@ -40,7 +40,7 @@ PROVIDER_ERRORS = Counter("domainbots_provider_errors", "Failed or cut model cal
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 
 
-def observe_call(call: Call) -> None:
+def observe_call(call: CallRow) -> None:
     CALLS.labels(call.bot, call.strategy, call.status).inc()
     TOKENS.labels(call.bot, call.strategy, "prompt").inc(call.prompt_tokens)
     TOKENS.labels(call.bot, call.strategy, "cached").inc(call.cached_tokens)
@@ -75,6 +75,10 @@ class MetricsMiddleware(HttpMiddleware):
             await self.app(scope, receive, send_wrapper)
         finally:
             route: Any = scope.get("route")
-            template = getattr(route, "path", "unmatched")
-            REQUESTS.labels(template, scope["method"], str(status)).inc()
-            LATENCY.labels(template).observe(time.perf_counter() - started)
+            observe_request(getattr(route, "path", "unmatched"), scope["method"], status, started)
+
+
+def observe_request(template: str, method: str, status: int, started: float) -> None:
+    """One HTTP request answered, by route template (``started``: its perf_counter)."""
+    REQUESTS.labels(template, method, str(status)).inc()
+    LATENCY.labels(template).observe(time.perf_counter() - started)

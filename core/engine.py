@@ -34,14 +34,15 @@ from core.errors import (
     StreamInterrupted,
 )
 from core.hooks import BotHooks, GuardReply, Turn, load_hooks
-from core.ledger import Call, Conversation, StrategyState, utcnow
+from core.ledger import StrategyState, utcnow
 from core.messages import ChatMessage
 from core.pricing import Price, PriceTable, to_nanos
 from core.profiles import Profile, Profiles
 from core.providers.base import ChatRequest, Completion, Delta, Moderates, Moderation, Provider
 from core.rate_limits import RateLimits
 from core.redaction import redact
-from core.store import Store, StoredText, pending_rows
+from core.rows import CallRow, ConversationRow
+from core.store import Store, StoredText
 from core.tokens import Tokenizer, tokenizer_for
 from core.usage import Usage, UsageSource
 from core.writer import Writer
@@ -130,7 +131,7 @@ class PreparedTurn:
     profile: Profile
     hooks: BotHooks
     turn: Turn
-    conversation: Conversation
+    conversation: ConversationRow
     is_new: bool
     guard: GuardReply | None
     request: ChatRequest | None
@@ -153,7 +154,7 @@ class Engine:
         prices: PriceTable,
         provider: Provider,
         database: Database,
-        on_call: Callable[[Call], None] | None = None,
+        on_call: Callable[[CallRow], None] | None = None,
         max_retries: int = 2,
         request_timeout: float = 60.0,
         writer_on_loop: bool | None = None,
@@ -201,7 +202,9 @@ class Engine:
                 f"{profile.max_message_chars:,}: shorten it or send it in parts"
             )
 
-    def _conversation(self, request: TurnRequest, profile: Profile, state: StrategyState) -> tuple[Conversation, bool]:
+    def _conversation(
+        self, request: TurnRequest, profile: Profile, state: StrategyState
+    ) -> tuple[ConversationRow, bool]:
         if not request.conversation_id and request.transcript and request.history:
             found = self.store.by_transcript(request.owner, profile.name, transcript_hash(request.history))
             if found is not None:
@@ -229,7 +232,7 @@ class Engine:
         else:
             chosen = strategies.pick(state, profile, conversation_id)
         return (
-            Conversation(
+            ConversationRow(
                 id=conversation_id,
                 bot=profile.name,
                 strategy=chosen,
@@ -337,7 +340,7 @@ class Engine:
 
     # -- the write-ahead ledger -------------------------------------------------
 
-    def _pending(self, plan: PreparedTurn, attempt: int) -> tuple[Call, dict[str, Callable[[Session], None]]]:
+    def _pending(self, plan: PreparedTurn, attempt: int) -> tuple[CallRow, dict[str, Callable[[Session], None]]]:
         """The attempt's row, to be committed before the request is sent: status pending, prompt
         tokens counted, and the worst case (prompt + max output) as its cost, reserved against
         the bot's budget in the same locked transaction (the checks that run there)."""
@@ -345,7 +348,7 @@ class Engine:
         assert plan.price is not None
         prompt = plan.tokenizer.count_messages(plan.request.messages)  # type: ignore[arg-type]
         worst = Usage(prompt_tokens=prompt, completion_tokens=plan.request.max_output_tokens or WORST_CASE_OUTPUT)
-        call = Call(
+        call = CallRow(
             created_at=utcnow(),  # given, not defaulted: pydantic inspects a default factory per call
             conversation_id=plan.conversation.id,
             bot=plan.profile.name,
@@ -373,24 +376,22 @@ class Engine:
             checks[f"rate:{limits.key_id}"] = lambda session: rate_limits.check(session, limits, prompt)
         return call, checks
 
-    async def _write_ahead(self, plan: PreparedTurn, attempt: int) -> Call:
+    async def _write_ahead(self, plan: PreparedTurn, attempt: int) -> CallRow:
         """The attempt's pending row, committed. A row with checks (a budget, a key's limits)
         takes its locks in a transaction of its own; the others are group-committed."""
         call, checks = self._pending(plan, attempt)
         if checks:
             return await asyncio.to_thread(self._open_checked, plan, call, checks)
-        call.id = await self.writer.submit(
-            Store.write_ahead(pending_rows(plan.conversation if plan.is_new else None, call))
-        )
+        call.id = await self.writer.submit(self.store.write_ahead(plan.conversation if plan.is_new else None, call))
         plan.is_new = False
         return call
 
-    def _open_checked(self, plan: PreparedTurn, call: Call, checks: dict[str, Callable[[Session], None]]) -> Call:
+    def _open_checked(self, plan: PreparedTurn, call: CallRow, checks: dict[str, Callable[[Session], None]]) -> CallRow:
         call.id = self.store.open_call(conversation=plan.conversation, is_new=plan.is_new, call=call, checks=checks)
         plan.is_new = False  # the conversation is in the database from now on
         return call
 
-    def _settle(self, plan: PreparedTurn, call: Call, *, usage: Usage, source: UsageSource, status: str) -> None:
+    def _settle(self, plan: PreparedTurn, call: CallRow, *, usage: Usage, source: UsageSource, status: str) -> None:
         assert plan.price is not None
         call.prompt_tokens = usage.prompt_tokens
         call.cached_tokens = usage.cached_tokens
@@ -407,19 +408,19 @@ class Engine:
             completion_tokens=plan.tokenizer.count(partial),
         )
 
-    def _record_failure(self, plan: PreparedTurn, call: Call, exc: ProviderError) -> int | None:
+    def _record_failure(self, plan: PreparedTurn, call: CallRow, exc: ProviderError) -> int | None:
         """Ledger a failed attempt now, from any thread (the client left: no await is certain)."""
         self.store.settle(call, conversation=plan.conversation, texts=self._failed(plan, call, exc))
         self._notify(call)
         return call.id
 
-    async def _record_failure_async(self, plan: PreparedTurn, call: Call, exc: ProviderError) -> int | None:
+    async def _record_failure_async(self, plan: PreparedTurn, call: CallRow, exc: ProviderError) -> int | None:
         texts = self._failed(plan, call, exc)
-        await _finish(self.writer.submit(Store.settlement(call, conversation=plan.conversation, texts=texts)))
+        await _finish(self.writer.submit(self.store.settlement(call, conversation=plan.conversation, texts=texts)))
         self._notify(call)
         return call.id
 
-    def _failed(self, plan: PreparedTurn, call: Call, exc: ProviderError) -> list[StoredText]:
+    def _failed(self, plan: PreparedTurn, call: CallRow, exc: ProviderError) -> list[StoredText]:
         """Settle a failed attempt's row in memory; what the turn stores with it."""
         if isinstance(exc, StreamInterrupted | ProviderTimeout) or (
             exc.status is None and not isinstance(exc, ProviderUnreachable)
@@ -444,7 +445,7 @@ class Engine:
         return texts
 
     async def _record_success(
-        self, plan: PreparedTurn, call: Call, completion: Completion, side_calls: Sequence[Call] = ()
+        self, plan: PreparedTurn, call: CallRow, completion: Completion, side_calls: Sequence[CallRow] = ()
     ) -> ModelTurn:
         usage_source: UsageSource = "reported"
         usage = completion.usage
@@ -455,7 +456,7 @@ class Engine:
         self._settle(plan, call, usage=usage, source=usage_source, status="ok")
         call.response_model = completion.model
         self._carry_over(plan)
-        write = Store.settlement(
+        write = self.store.settlement(
             call, conversation=plan.conversation, texts=self._stored(plan, reply), extra_calls=side_calls
         )
         await _finish(self.writer.submit(write))
@@ -464,16 +465,16 @@ class Engine:
         self._notify(call)
         return self._result(plan, reply, usage=usage, call=call)
 
-    def _drop_pending(self, call: Call) -> None:
+    def _drop_pending(self, call: CallRow) -> None:
         """Refused before anything was sent (a full local queue): no attempt to keep."""
         self.store.delete_call(call)
 
     async def _after_failure(
         self,
         plan: PreparedTurn,
-        call: Call,
+        call: CallRow,
         exc: ProviderError,
-        moderation: asyncio.Task[Call] | None,
+        moderation: asyncio.Task[CallRow] | None,
         attempt: int,
         deadline: float,
         retry: bool = True,
@@ -515,7 +516,7 @@ class Engine:
         plan.conversation.language = plan.turn.language or plan.conversation.language
         plan.conversation.bot_state = json.dumps(plan.turn.state, ensure_ascii=False) if plan.turn.state else None
 
-    def _notify(self, call: Call) -> None:
+    def _notify(self, call: CallRow) -> None:
         if self.on_call is not None:
             self.on_call(call)
 
@@ -544,7 +545,7 @@ class Engine:
             guard_reason=plan.guard.reason,
         )
 
-    def _result(self, plan: PreparedTurn, reply: str, *, usage: Usage, call: Call) -> ModelTurn:
+    def _result(self, plan: PreparedTurn, reply: str, *, usage: Usage, call: CallRow) -> ModelTurn:
         assert call.id is not None  # written ahead, before the call was sent
         return ModelTurn(
             conversation_id=plan.conversation.id,
@@ -562,14 +563,14 @@ class Engine:
 
     # -- moderation -------------------------------------------------------------
 
-    def _start_moderation(self, plan: PreparedTurn) -> asyncio.Task[Call] | None:
+    def _start_moderation(self, plan: PreparedTurn) -> asyncio.Task[CallRow] | None:
         """Run the provider's moderation beside the model call, for behaviours that ask for it
         (a bot's ``moderates``) and providers that have one; offline there is none."""
         if not getattr(plan.hooks, "moderates", False) or not isinstance(self.provider, Moderates):
             return None
         return asyncio.create_task(self._moderate(plan, self.provider.moderate))
 
-    async def _moderate(self, plan: PreparedTurn, moderate: Callable[[str], Awaitable[Moderation]]) -> Call:
+    async def _moderate(self, plan: PreparedTurn, moderate: Callable[[str], Awaitable[Moderation]]) -> CallRow:
         started = time.perf_counter()
         status, error, model = "ok", None, "moderation"
         try:
@@ -579,7 +580,8 @@ class Engine:
         except ProviderError as exc:
             status, error = "error", str(exc)
         # Free, but a call all the same: it is in the ledger, at $0.
-        return Call(
+        return CallRow(
+            created_at=utcnow(),
             conversation_id=plan.conversation.id,
             bot=plan.profile.name,
             strategy=plan.conversation.strategy,
@@ -597,11 +599,11 @@ class Engine:
         )
 
     @staticmethod
-    async def _side_calls(task: asyncio.Task[Call] | None) -> list[Call]:
+    async def _side_calls(task: asyncio.Task[CallRow] | None) -> list[CallRow]:
         return [await task] if task is not None else []
 
     @staticmethod
-    def _drop(task: asyncio.Task[Call] | None) -> None:
+    def _drop(task: asyncio.Task[CallRow] | None) -> None:
         if task is not None:
             task.cancel()
 
@@ -655,7 +657,9 @@ class Engine:
         side = await self._side_calls(moderation)
         return await self._record_success(plan, call, completion, side)
 
-    async def _open_attempt(self, plan: PreparedTurn, attempt: int, moderation: asyncio.Task[Call] | None) -> Call:
+    async def _open_attempt(
+        self, plan: PreparedTurn, attempt: int, moderation: asyncio.Task[CallRow] | None
+    ) -> CallRow:
         """The attempt's pending row. If the client leaves while it is being written, the row is
         written all the same and then removed: nothing was sent, so nothing was billed, and no
         reservation may linger against the budget or the key's rate."""

@@ -15,9 +15,10 @@ from functools import cache
 from importlib.resources import files
 
 from core.errors import DomainbotsError
-from core.ledger import Call, Conversation
+from core.ledger import Conversation, utcnow
 from core.pricing import PriceTable, to_nanos
 from core.providers.base import ChatRequest, Provider
+from core.rows import CallRow, ConversationRow
 from core.store import Store
 from core.usage import Usage
 
@@ -44,10 +45,12 @@ class Judge:
             temperature=0,
             max_output_tokens=5,
         )
-        call = Call(conversation_id=conversation.id, bot=conversation.bot, strategy=STRATEGY,
-                    provider=self.provider.name, model=self.model, profile_version="judge", status="pending",
-                    usage_source="estimated", source="eval", price_version=self.price.version)  # fmt: skip
-        await asyncio.to_thread(self.store.open_call, conversation=conversation, is_new=False, call=call)
+        call = CallRow(conversation_id=conversation.id, bot=conversation.bot, strategy=STRATEGY,
+                       provider=self.provider.name, model=self.model, profile_version="judge", status="pending",
+                       usage_source="estimated", source="eval", price_version=self.price.version,
+                       created_at=utcnow())  # fmt: skip
+        row = ConversationRow.of(conversation)
+        await asyncio.to_thread(self.store.open_call, conversation=row, is_new=False, call=call)
         started = time.perf_counter()
         try:
             completion = await self.provider.complete(request)

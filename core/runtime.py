@@ -11,10 +11,10 @@ from core.db import Database, open_database
 from core.engine import Engine
 from core.errors import ConfigError
 from core.hooks import available_bots
-from core.ledger import Call
 from core.pricing import PriceTable, to_nanos
 from core.profiles import Profiles, load_profiles
 from core.providers import Provider, make_provider
+from core.rows import CallRow
 from core.settings import Settings
 from core.store import Store
 from core.usage import Usage
@@ -69,7 +69,7 @@ class Runtime:
             self._provider = make_provider(self.settings, announce=self.announce)
         return self._provider
 
-    def engine(self, on_call: Callable[[Call], None] | None = None) -> Engine:
+    def engine(self, on_call: Callable[[CallRow], None] | None = None) -> Engine:
         return Engine(
             profiles=self.profiles,
             prices=self.prices,

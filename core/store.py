@@ -9,15 +9,15 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Connection, bindparam, insert, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import Connection, CursorResult
 from sqlmodel import Session, col, select
 
 from core.db import Database
 from core.ledger import Call, Conversation, Message, utcnow
 from core.messages import ChatMessage
+from core.rows import CALL_COLUMNS, CONVERSATION_COLUMNS, CallRow, ConversationRow
 
 # History is trimmed by tokens afterwards; this only bounds what is read.
 HISTORY_READ_LIMIT = 400
@@ -37,17 +37,20 @@ Check = Callable[[Session], None]
 class Store:
     def __init__(self, database: Database) -> None:
         self.database = database
+        self._sql = DriverSql(database.engine.dialect.name)
 
-    def conversation(self, conversation_id: str) -> Conversation | None:
+    def conversation(self, conversation_id: str) -> ConversationRow | None:
         with self.database.session() as session:
-            return session.get(Conversation, conversation_id)
+            found = session.get(Conversation, conversation_id)
+        return ConversationRow.of(found) if found is not None else None
 
-    def by_transcript(self, owner: str | None, bot: str, transcript_hash: str) -> Conversation | None:
+    def by_transcript(self, owner: str | None, bot: str, transcript_hash: str) -> ConversationRow | None:
         with self.database.session() as session:
             query = select(Conversation).where(
                 Conversation.owner == owner, Conversation.bot == bot, Conversation.transcript_hash == transcript_hash
             )
-            return session.exec(query.order_by(col(Conversation.updated_at).desc())).first()
+            found = session.exec(query.order_by(col(Conversation.updated_at).desc())).first()
+        return ConversationRow.of(found) if found is not None else None
 
     def history(self, conversation_id: str) -> list[ChatMessage]:
         with self.database.session() as session:
@@ -66,7 +69,7 @@ class Store:
     def record(
         self,
         *,
-        conversation: Conversation,
+        conversation: ConversationRow,
         is_new: bool,
         call: Call | None,
         texts: list[StoredText],
@@ -75,11 +78,11 @@ class Store:
         """One transaction: the conversation, its ledger row (and any side call's, such as a
         moderation) and the turn's messages."""
         with self.database.writing(), self.database.session() as session:
+            conversation.updated_at = utcnow()
             if is_new:
-                session.add(conversation)
+                session.add(conversation.table_row())
             else:
-                conversation.updated_at = utcnow()
-                session.merge(conversation)
+                session.merge(conversation.table_row())
             session.flush()
             call_id: int | None = None
             for extra in extra_calls:
@@ -102,104 +105,107 @@ class Store:
             return call_id
 
     def open_call(
-        self, *, conversation: Conversation, is_new: bool, call: Call, checks: Mapping[str, Check] | None = None
+        self,
+        *,
+        conversation: ConversationRow,
+        is_new: bool,
+        call: CallRow,
+        checks: Mapping[str, Check] | None = None,
     ) -> int:
         """Write-ahead: the call's row, status pending, committed before the call is sent
         (with its conversation when new). ``checks`` (a bot's budget, a key's rate limits) run
         in the same transaction, each under its lock, so a burst cannot pass them."""
+        write = self.write_ahead(conversation if is_new else None, call)
         if checks:
             with self.database.writing(), self.database.session() as session:
                 for name in sorted(checks):  # one order everywhere: no deadlock between workers
                     self.database.lock(session, name)
                 for check in checks.values():
                     check(session)
-                call_id = self._write_ahead(session.connection(), conversation, is_new, call)
+                call.id = write(session.connection())
                 session.commit()
-                return call_id
-        # No check to run: a bare connection (an ORM session costs twice the writes here)
+                return call.id
         with self.database.writing(), self.database.engine.begin() as connection:
-            return self._write_ahead(connection, conversation, is_new, call)
+            call.id = write(connection)
+            return call.id
 
-    @classmethod
-    def _write_ahead(cls, connection: Connection, conversation: Conversation, is_new: bool, call: Call) -> int:
-        call.id = cls.write_ahead(pending_rows(conversation if is_new else None, call))(connection)
-        return call.id
-
-    @staticmethod
-    def write_ahead(rows: tuple[dict[str, object] | None, dict[str, object]]) -> Callable[[Connection], int]:
+    def write_ahead(self, conversation: ConversationRow | None, call: CallRow) -> Callable[[Connection], int]:
         """The pending row's write (with its conversation's, when new), for a transaction the
         caller runs: it may run twice (the ledger writer retries a failed batch write by write),
-        so the rows are taken as they were before the first try and nothing is changed in them."""
-        conversation, call = rows
+        so the rows are taken as they are now and nothing is changed in them."""
+        sql = self._sql
+        new = sql.conversation_values(conversation) if conversation is not None else None
+        values = sql.call_values(call)
 
         def write(connection: Connection) -> int:
-            if conversation is not None:  # new: inserted unless it is there already (one statement, not two)
-                connection.execute(_NEW_CONVERSATION.get(connection.dialect.name, _INSERT_CONVERSATION), conversation)
-            call_id = connection.execute(_INSERT_CALL, call).scalar_one()
-            assert call_id is not None
-            return int(call_id)
+            if new is not None:  # inserted unless it is there already (one statement, not a read and a write)
+                connection.exec_driver_sql(sql.insert_conversation, new)
+            return sql.inserted_id(connection.exec_driver_sql(sql.insert_call, values))
 
         return write
 
     def settle(
         self,
-        call: Call,
+        call: CallRow | Call,
         *,
-        conversation: Conversation | None = None,
+        conversation: ConversationRow | None = None,
         texts: Sequence[StoredText] = (),
-        extra_calls: Sequence[Call] = (),
+        extra_calls: Sequence[CallRow] = (),
     ) -> None:
         """One transaction: the call's row as it ended, and what the turn stores with it."""
         write = self.settlement(call, conversation=conversation, texts=texts, extra_calls=extra_calls)
         with self.database.writing(), self.database.engine.begin() as connection:
             write(connection)
 
-    @staticmethod
     def settlement(
-        call: Call,
+        self,
+        call: CallRow | Call,
         *,
-        conversation: Conversation | None = None,
+        conversation: ConversationRow | None = None,
         texts: Sequence[StoredText] = (),
-        extra_calls: Sequence[Call] = (),
+        extra_calls: Sequence[CallRow] = (),
     ) -> Callable[[Connection], None]:
         """The settling write, for a transaction the caller runs (see ``write_ahead``)."""
-        settled = {"call_id": call.id, **_settled(call)}
-        extras = [_row(extra) for extra in extra_calls]
+        sql = self._sql
+        now = utcnow()
+        settled: dict[str, object] = {name: getattr(call, name) for name in _SETTLED}
+        settled["call_id"] = call.id
+        extras = [sql.call_values(extra) for extra in extra_calls]
         touched: dict[str, object] | None = None
         if conversation is not None:
-            conversation.updated_at = utcnow()
+            conversation.updated_at = now
             touched = {
                 "conversation_id": conversation.id,
                 "language": conversation.language,
                 "bot_state": conversation.bot_state,
                 "transcript_hash": conversation.transcript_hash,
-                "updated_at": conversation.updated_at,
+                "updated_at": sql.when(now),
             }
+        conversation_id = call.conversation_id or (conversation.id if conversation else "")
         messages = [
             {
-                "conversation_id": call.conversation_id or (conversation.id if conversation else ""),
+                "conversation_id": conversation_id,
                 "role": text.role,
                 "content": text.content,
                 "call_id": call.id if text.role == "assistant" else None,
                 "guard_reason": text.guard_reason,
-                "created_at": utcnow(),
+                "created_at": sql.when(now),
             }
             for text in texts
         ]
 
         def write(connection: Connection) -> None:
-            # UPDATEs by primary key: merge() would read each row back first
-            connection.execute(_SETTLE_CALL, settled)
+            connection.exec_driver_sql(sql.settle_call, settled)
             for extra in extras:
-                connection.execute(_INSERT_CALL, extra)
+                connection.exec_driver_sql(sql.insert_call, extra)
             if touched is not None:
-                connection.execute(_TOUCH_CONVERSATION, touched)
+                connection.exec_driver_sql(sql.touch_conversation, touched)
             if messages:
-                connection.execute(_INSERT_MESSAGE, messages)
+                connection.exec_driver_sql(sql.insert_message, messages)
 
         return write
 
-    def delete_call(self, call: Call) -> None:
+    def delete_call(self, call: CallRow) -> None:
         with self.database.writing(), self.database.session() as session:
             row = session.get(Call, call.id)
             if row is not None:
@@ -223,36 +229,63 @@ _SETTLED = (
     "prompt_tokens", "cached_tokens", "completion_tokens", "cost_nanousd", "usage_source", "status",
     "latency_ms", "response_model", "error",
 )  # fmt: skip
+_MESSAGE_COLUMNS = ("conversation_id", "role", "content", "call_id", "guard_reason", "created_at")
 
 
-def _settled(call: Call) -> dict[str, object]:
-    return {name: getattr(call, name) for name in _SETTLED}
+class DriverSql:
+    """The hot path's statements, written once as the database driver takes them.
 
+    Through SQLAlchemy's Core each statement cost about 20 µs of compiling-cache lookups and
+    per-value processing, more than SQLite's own work; here SQLAlchemy only passes the text on
+    (``exec_driver_sql``), so its error wrapping and dropped-connection detection still hold.
+    SQLite takes named parameters and gives the new id as ``lastrowid``; PostgreSQL's drivers
+    take the pyformat style and return the id. SQLite's datetimes are stored as SQLAlchemy
+    stores them (text, microseconds, no zone), so reads and comparisons see one format."""
 
-def pending_rows(conversation: Conversation | None, call: Call) -> tuple[dict[str, object] | None, dict[str, object]]:
-    """What ``Store.write_ahead`` inserts: a new conversation's row (or None) and the call's."""
-    return (_row(conversation) if conversation is not None else None), _row(call)
+    def __init__(self, dialect: str) -> None:
+        self.sqlite = dialect == "sqlite"
 
+        def params(names: Sequence[str]) -> str:
+            return ", ".join(f":{n}" if self.sqlite else f"%({n})s" for n in names)
 
-def _row(model: Conversation | Call) -> dict[str, object]:
-    """A new row's columns for a Core INSERT (the database assigns an unset id)."""
-    return model.model_dump(exclude={"id"} if model.id is None else set())
+        def assign(names: Sequence[str]) -> str:
+            return ", ".join(f"{n} = :{n}" if self.sqlite else f"{n} = %({n})s" for n in names)
 
+        def key(name: str) -> str:
+            return f":{name}" if self.sqlite else f"%({name})s"
 
-# Built once: SQLAlchemy compiles a statement per shape, and building one per call (with its
-# values inline) cost more than the database's own work on every turn.
-_INSERT_CONVERSATION = insert(Conversation)
-_NEW_CONVERSATION = {
-    "sqlite": sqlite_insert(Conversation).on_conflict_do_nothing(index_elements=["id"]),
-    "postgresql": postgresql_insert(Conversation).on_conflict_do_nothing(index_elements=["id"]),
-}
-_INSERT_CALL = insert(Call).returning(col(Call.id))
-_INSERT_MESSAGE = insert(Message)
-_TOUCH_CONVERSATION = (
-    update(Conversation)
-    .where(col(Conversation.id) == bindparam("conversation_id"))
-    .values({name: bindparam(name) for name in ("language", "bot_state", "transcript_hash", "updated_at")})
-)
-_SETTLE_CALL = (
-    update(Call).where(col(Call.id) == bindparam("call_id")).values({name: bindparam(name) for name in _SETTLED})
-)
+        self.call_columns = tuple(c for c in CALL_COLUMNS if c != "id")
+        self.insert_call = (
+            f"INSERT INTO calls ({', '.join(self.call_columns)}) VALUES ({params(self.call_columns)})"
+            + ("" if self.sqlite else " RETURNING id")
+        )
+        self.insert_conversation = (
+            f"INSERT INTO conversations ({', '.join(CONVERSATION_COLUMNS)}) VALUES ({params(CONVERSATION_COLUMNS)})"
+            " ON CONFLICT (id) DO NOTHING"
+        )
+        self.settle_call = f"UPDATE calls SET {assign(_SETTLED)} WHERE id = {key('call_id')}"
+        touched = ("language", "bot_state", "transcript_hash", "updated_at")
+        self.touch_conversation = f"UPDATE conversations SET {assign(touched)} WHERE id = {key('conversation_id')}"
+        self.insert_message = (
+            f"INSERT INTO messages ({', '.join(_MESSAGE_COLUMNS)}) VALUES ({params(_MESSAGE_COLUMNS)})"
+        )
+
+    def when(self, moment: datetime) -> object:
+        return moment.strftime("%Y-%m-%d %H:%M:%S.%f") if self.sqlite else moment
+
+    def call_values(self, call: CallRow) -> dict[str, object]:
+        values = {name: getattr(call, name) for name in self.call_columns}
+        values["created_at"] = self.when(call.created_at or utcnow())
+        return values
+
+    def conversation_values(self, conversation: ConversationRow) -> dict[str, object]:
+        now = utcnow()
+        values = {name: getattr(conversation, name) for name in CONVERSATION_COLUMNS}
+        values["created_at"] = self.when(conversation.created_at or now)
+        values["updated_at"] = self.when(conversation.updated_at or now)
+        return values
+
+    def inserted_id(self, result: CursorResult[Any]) -> int:
+        call_id = result.lastrowid if self.sqlite else result.scalar_one()
+        assert call_id is not None
+        return int(call_id)
