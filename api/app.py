@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from api import dashboard, metrics, problems
+from api.fast_chat import FastChat
 from api.hygiene import TextHygieneMiddleware
 from api.limits import MAX_BODY_BYTES, BodyLimitMiddleware
 from api.request_ids import RequestIdMiddleware
@@ -59,4 +60,6 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
     app.add_middleware(RequestIdMiddleware)
     app.add_middleware(BodyLimitMiddleware, limit=MAX_BODY_BYTES)
     app.add_middleware(metrics.MetricsMiddleware)
+    # outermost: the everyday chat completion skips the layers above (api/fast_chat.py)
+    app.add_middleware(FastChat)
     return app

@@ -158,15 +158,23 @@ def _field(loc: tuple[Any, ...]) -> str:
     return ".".join(parts) or str(loc[0]) if loc else "(request)"
 
 
+def openai_domain_error(exc: DomainbotsError, method: str, path: str) -> JSONResponse:
+    """A domainbots error on a route that speaks OpenAI's protocol."""
+    status = status_of(exc)
+    if status >= 500:
+        log.warning("%s %s: %s", method, path, exc)
+    code, param = _openai_code(exc, status)
+    return openai_error(status, str(exc), code=code, param=param, headers=retry_headers(exc))
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(DomainbotsError)
     async def _domain(request: Request, exc: DomainbotsError) -> JSONResponse:
+        if speaks_openai(request.url.path):
+            return openai_domain_error(exc, request.method, request.url.path)
         status = status_of(exc)
         if status >= 500:
             log.warning("%s %s: %s", request.method, request.url.path, exc)
-        if speaks_openai(request.url.path):
-            code, param = _openai_code(exc, status)
-            return openai_error(status, str(exc), code=code, param=param, headers=retry_headers(exc))
         return problem(status, str(exc), request, retry_headers(exc), **_extra(exc))
 
     @app.exception_handler(ApiProblem)

@@ -13,10 +13,17 @@ from api.http_middleware import HttpMiddleware
 _USABLE = re.compile(r"[\w.:-]{1,64}")
 
 
+def request_id_for(incoming: bytes) -> str:
+    """The client's X-Request-Id when it is usable, else a new one."""
+    sent = incoming.decode("latin-1")
+    return sent if _USABLE.fullmatch(sent) else f"req_{uuid.uuid4().hex}"
+
+
 class RequestIdMiddleware(HttpMiddleware):
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
-        incoming = dict(scope.get("headers") or []).get(b"x-request-id", b"").decode("latin-1")
-        request_id = incoming if _USABLE.fullmatch(incoming) else f"req_{uuid.uuid4().hex}"
+        request_id = scope.get("state", {}).get("request_id") or request_id_for(
+            dict(scope.get("headers") or []).get(b"x-request-id", b"")
+        )
         scope.setdefault("state", {})["request_id"] = request_id
 
         async def with_id(message: Message) -> None:

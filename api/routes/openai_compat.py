@@ -28,6 +28,7 @@ from api.problems import status_of
 from api.routes.deps import PROBLEM, RuntimeDep
 from core.engine import Engine, ModelTurn, PreparedTurn, TurnRequest, TurnResult
 from core.errors import DomainbotsError, InvalidInput, ProviderError, RateLimited, UnknownBot, UnsupportedParameter
+from core.ledger import ApiKey
 from core.messages import ChatMessage
 from core.money import usd_digits
 from core.providers.base import Delta
@@ -207,9 +208,7 @@ async def chat_completions(
     Answers carry `X-Conversation-Id`, and (not streamed) `X-Strategy` and `X-Cost-USD`."""
     request_id = getattr(request.state, "request_id", None)
     engine: Engine = request.app.state.engine  # read here: one dependency fewer to solve per turn
-    prepared = await engine.prepare(
-        replace(_turn_request(body, x_conversation_id, owner_of(key), request_id), limits=limits_of(key), key_id=key.id)
-    )
+    prepared = await engine.prepare(turn_request(body, key, x_conversation_id, request_id))
     headers = {"X-Conversation-Id": prepared.conversation.id}
     if body.stream:
         include_usage = bool(body.stream_options and body.stream_options.include_usage)
@@ -218,16 +217,26 @@ async def chat_completions(
             media_type="text/event-stream",
             headers={"Cache-Control": "no-cache", **headers},
         )
-    result = await engine.turn(prepared)
-    # The reply as OpenAI's ChatCompletion serializes it (response_model documents it), written
-    # straight to JSON: validating our own dict into the SDK's models cost more than the turn's
-    # database work. What OpenAI's schema has no field for travels in headers.
+    content, more = completion_reply(await engine.turn(prepared), body.model)
+    return Response(content, media_type="application/json", headers={**headers, **more})
+
+
+def turn_request(body: CompletionBody, key: ApiKey, conversation_id: str | None, request_id: str | None) -> TurnRequest:
+    """The turn a chat completion request asks for, on behalf of ``key``."""
+    request = _turn_request(body, conversation_id, owner_of(key), request_id)
+    return replace(request, limits=limits_of(key), key_id=key.id)
+
+
+def completion_reply(result: TurnResult, bot: str) -> tuple[bytes, dict[str, str]]:
+    """The reply as OpenAI's ChatCompletion serializes it (the route's response_model documents
+    it), written straight to JSON: validating our own dict into the SDK's models cost more than
+    the turn's database work. What OpenAI's schema has no field for travels in headers."""
     usage = result.usage
     completion = {
         "id": f"chatcmpl-{result.conversation_id}-{result.call_id if isinstance(result, ModelTurn) else 0}",
         "object": "chat.completion",
         "created": int(time.time()),
-        "model": body.model,
+        "model": bot,
         "choices": [{"index": 0, "message": {"role": "assistant", "content": result.reply}, "finish_reason": "stop"}],
         "usage": {
             "prompt_tokens": usage.prompt_tokens,
@@ -236,8 +245,8 @@ async def chat_completions(
             "prompt_tokens_details": {"cached_tokens": usage.cached_tokens},
         },
     }
-    headers.update({"X-Strategy": result.strategy, "X-Cost-USD": usd_digits(result.cost_usd)})
-    return Response(json.dumps(completion, ensure_ascii=False).encode(), media_type="application/json", headers=headers)
+    headers = {"X-Strategy": result.strategy, "X-Cost-USD": usd_digits(result.cost_usd)}
+    return json.dumps(completion, ensure_ascii=False).encode(), headers
 
 
 class ModelList(BaseModel):

@@ -1,0 +1,222 @@
+"""`POST /v1/chat/completions` for the everyday request, without the framework's per-request work.
+
+Profiled at 32 concurrent clients, FastAPI's routing, dependency solving (the bearer scheme,
+the key, the header, the body), pydantic's validation of the body and our four middlewares
+took about as much CPU as the whole turn (docs/design.md, "The turn's hot path"). This layer
+sits outside them all and answers the common request itself: a cached, valid chat key, a
+non-streamed JSON body of plain types within the documented limits, no query string. It does
+what the layers it skips would have done for such a request (request id, text hygiene, body
+limit, metrics, OpenAI-style errors) and nothing else.
+
+Anything else goes down the full stack unchanged, its body replayed: a stream, an unknown or
+uncached key, a field of another type or out of range, text no database can hold, an oversized
+body. Those answers (401, 400 and 422 with the validator's words, 413) come from the one place
+that makes them, and /docs still describes the route.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from typing import Any
+
+from fastapi.security.utils import get_authorization_scheme_param
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api import metrics
+from api.hygiene import problem_in
+from api.limits import MAX_BODY_BYTES
+from api.problems import openai_domain_error, problem
+from api.request_ids import request_id_for
+from api.routes.openai_compat import CompletionBody, InMessage, completion_reply, turn_request
+from core import keys
+from core.engine import Engine
+from core.errors import DomainbotsError
+from core.ledger import ApiKey
+
+log = logging.getLogger("domainbots.api")
+
+PATH = "/v1/chat/completions"
+_ROLES = frozenset(("system", "developer", "user", "assistant", "tool", "function"))
+# Numeric settings a plain body may carry, with CompletionBody's bounds.
+_NUMBERS: dict[str, tuple[float, float]] = {
+    "temperature": (0, 2),
+    "top_p": (0, 1),
+    "presence_penalty": (-2, 2),
+    "frequency_penalty": (-2, 2),
+}
+_COUNTS: dict[str, int | None] = {"max_tokens": 1, "max_completion_tokens": 1, "seed": None}
+
+
+class FastChat:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] != PATH or scope["method"] != "POST" or scope["query_string"]:
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        headers = _headers(scope)
+        length = headers.get(b"content-length", b"0")
+        if not length.isdigit() or int(length) > MAX_BODY_BYTES or not _is_json(headers.get(b"content-type")):
+            await self.app(scope, receive, send)
+            return
+        received: list[Message] = []  # as they came: replayed verbatim to the full stack
+        chunks: list[bytes] = []
+        size, more = 0, True
+        while more:
+            message = await receive()
+            received.append(message)
+            if message["type"] != "http.request":
+                await self.app(scope, _replay(received, receive), send)
+                return
+            chunks.append(message.get("body", b""))
+            size += len(chunks[-1])
+            more = bool(message.get("more_body"))
+            if size > MAX_BODY_BYTES:  # the body limit answers it
+                await self.app(scope, _replay(received, receive), send)
+                return
+        body = b"".join(chunks)
+        key = await self._key(scope, headers)
+        parsed = _plain_body(body) if key is not None and problem_in(body) is None else None
+        conversation_id = headers.get(b"x-conversation-id")
+        if parsed is None or key is None or (conversation_id is not None and len(conversation_id) > 64):
+            await self.app(scope, _replay(received, receive), send)
+            return
+        request_id = request_id_for(headers.get(b"x-request-id", b""))
+        scope.setdefault("state", {})["request_id"] = request_id
+        status = await self._answer(
+            scope,
+            send,
+            parsed,
+            key,
+            conversation_id.decode("latin-1") if conversation_id is not None else None,
+            request_id,
+        )
+        metrics.observe_request(PATH, "POST", status, started)
+
+    async def _key(self, scope: Scope, headers: dict[bytes, bytes]) -> ApiKey | None:
+        """The request's chat key when it is valid (an invalid one is the full stack's 401)."""
+        scheme, credentials = get_authorization_scheme_param(headers.get(b"authorization", b"").decode("latin-1"))
+        if scheme.lower() != "bearer" or not credentials:
+            return None
+        database = scope["app"].state.runtime.database
+        cached, key = keys.cached(database, credentials)
+        if not cached:  # a database read: off the event loop
+            key = await asyncio.to_thread(keys.verify, database, credentials)
+        return key
+
+    async def _answer(
+        self,
+        scope: Scope,
+        send: Send,
+        body: CompletionBody,
+        key: ApiKey,
+        conversation_id: str | None,
+        request_id: str,
+    ) -> int:
+        engine: Engine = scope["app"].state.engine
+        extra = [(b"x-request-id", request_id.encode())]
+        try:
+            prepared = await engine.prepare(turn_request(body, key, conversation_id, request_id))
+            content, more = completion_reply(await engine.turn(prepared), body.model)
+        except DomainbotsError as exc:
+            return await _respond(openai_domain_error(exc, "POST", PATH), scope, send, extra)
+        except Exception:
+            log.exception("unhandled error on POST %s", PATH)
+            response = problem(500, "internal error; the server log has the details", instance=PATH)
+            return await _respond(response, scope, send, extra)
+        response_headers = [
+            (b"content-length", str(len(content)).encode()),
+            (b"content-type", b"application/json"),
+            (b"x-conversation-id", prepared.conversation.id.encode()),
+            *((name.lower().encode(), value.encode("latin-1")) for name, value in more.items()),
+            *extra,
+        ]
+        await send({"type": "http.response.start", "status": 200, "headers": response_headers})
+        await send({"type": "http.response.body", "body": content})
+        return 200
+
+
+async def _respond(response: Any, scope: Scope, send: Send, extra: list[tuple[bytes, bytes]]) -> int:
+    response.raw_headers.extend(extra)
+    await response(scope, _nothing, send)
+    return int(response.status_code)
+
+
+async def _nothing() -> Message:
+    return {"type": "http.disconnect"}
+
+
+def _headers(scope: Scope) -> dict[bytes, bytes]:
+    """The request's headers, the first of each name (as Starlette reads them)."""
+    found: dict[bytes, bytes] = {}
+    for name, value in scope["headers"]:
+        found.setdefault(name, value)
+    return found
+
+
+def _is_json(content_type: bytes | None) -> bool:
+    if content_type is None:
+        return False
+    media = content_type.split(b";", 1)[0].strip().lower()
+    return media == b"application/json"
+
+
+def _replay(received: list[Message], receive: Receive) -> Receive:
+    """``receive`` as if nothing had been read from it yet."""
+    queue = list(received)
+
+    async def replay() -> Message:
+        if queue:
+            return queue.pop(0)
+        return await receive()
+
+    return replay
+
+
+def _plain_body(body: bytes) -> CompletionBody | None:
+    """The body as CompletionBody, when it is plainly valid: the fields the model declares, of
+    exactly their types and within their bounds; None for anything the validator should judge."""
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return None
+    if not isinstance(data, dict):
+        return None
+    model, messages = data.get("model"), data.get("messages")
+    if type(model) is not str or len(model) > 40 or type(messages) is not list or not messages:
+        return None
+    fields: dict[str, Any] = {"model": model}
+    for name, value in data.items():
+        if name in ("model", "messages") or value is None:
+            continue
+        if name == "stream":
+            if value is not False:
+                return None
+        elif name in _NUMBERS:
+            low, high = _NUMBERS[name]
+            if type(value) not in (int, float) or not (low <= value <= high):
+                return None
+        elif name in _COUNTS:
+            least = _COUNTS[name]
+            if type(value) is not int or (least is not None and value < least):
+                return None
+        elif name == "stop":
+            if not (type(value) is str or (type(value) is list and all(type(s) is str for s in value))):
+                return None
+        else:  # n, tools, response_format, unknown fields: the full route judges them
+            return None
+        fields[name] = value
+    parsed: list[InMessage] = []
+    for message in messages:
+        if type(message) is not dict or not message.keys() <= {"role", "content"}:
+            return None
+        role, content = message.get("role"), message.get("content")
+        if role not in _ROLES or (content is not None and type(content) is not str):
+            return None
+        parsed.append(InMessage.model_construct(role=role, content=content))
+    return CompletionBody.model_construct(messages=parsed, **fields)
