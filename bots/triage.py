@@ -111,6 +111,9 @@ class _Rule:
     once: frozenset[str]
     window: int
     ordered: bool  # the slots appear in the order written ("30 pills", not "pills ... 81 or 100 mg")
+    # Framings this rule reads through: asking which pill is lethal with the pills at hand is a
+    # question ("what if", "how many") and a warning sign all the same.
+    despite: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -148,6 +151,9 @@ def _shipped_data() -> dict[str, Any]:
 LEARNED = ("emergency", "an emergency the learned second opinion reads (no rule matched)")
 # The framing under which the model's self-harm head alone adds nothing (a trip, a move).
 LIFE_EVENT = "life_event"
+COVER_STORY = "cover_story"  # the concept of a life event told to others as a cover
+# Framings that explain self-harm's words away for the learned second opinion's self-harm head.
+EXPLAINED = frozenset((LIFE_EVENT, "media", "character", "fiction"))
 
 
 class Triage:
@@ -256,6 +262,7 @@ class Triage:
                 once=frozenset(rule.get("once", ())),
                 window=int(rule.get("window", 6)),
                 ordered=bool(rule.get("ordered", False)),
+                despite=frozenset(rule.get("despite", ())),
             )
             for rule in spec["rules"]
         ]
@@ -519,9 +526,19 @@ class Triage:
         analysis.now = {(tokens[i].sentence, tokens[i].clause) for i in self._scan_cues(tokens, self._now, in_term)}
         cued["closing"] = self._scan_cues(tokens, self._closing, in_term, spans)
         self._close_stories(tokens, cued, analysis)
+        self._drop_cover_stories(tokens, analysis)
         for matches in analysis.matches.values():
             matches.sort(key=lambda m: m.start)
         return analysis
+
+    @staticmethod
+    def _drop_cover_stories(tokens: list[words.Token], analysis: _Analysis) -> None:
+        """A life event told to others as a cover ("she thinks I'm just decluttering"), which the
+        writer says is not the truth, explains nothing in that turn."""
+        covered = {tokens[m.start].turn for m in analysis.matches.get(COVER_STORY, ())}
+        for unit, frames in analysis.framed.items():
+            if LIFE_EVENT in frames and unit[0] == "turn" and unit[1] in covered:
+                frames.discard(LIFE_EVENT)
 
     @staticmethod
     def _close_stories(tokens: list[words.Token], cued: dict[str, set[int]], analysis: _Analysis) -> None:
@@ -559,6 +576,9 @@ class Triage:
                     out.append((fever["concept"], i, i + 1))
             if token.number <= 42 and self._weeks.fullmatch(nxt) and after not in self._age["old"]:
                 out.append((self._age["weeks_concept"], i, i + 2))
+                low, high = self._age["preterm"]
+                if low <= token.number <= high:
+                    out.append((self._age["preterm_concept"], i, i + 2))
             for limit, plain, aged in self._age_units:
                 if token.number > limit:
                     continue
@@ -571,7 +591,9 @@ class Triage:
 
     # -- judging ----------------------------------------------------------------
 
-    def _live(self, analysis: _Analysis, concepts: frozenset[str], category: _Category) -> list[Match]:
+    def _live(
+        self, analysis: _Analysis, concepts: frozenset[str], category: _Category, despite: frozenset[str] = frozenset()
+    ) -> list[Match]:
         out: list[Match] = []
         for concept in concepts:
             for m in analysis.matches.get(concept, ()):
@@ -585,7 +607,7 @@ class Triage:
                 # "now" keeps a match in its own clause or the next one ("he is not breathing now").
                 now = (m.sentence, token.clause) in analysis.now or (m.sentence, token.clause + 1) in analysis.now
                 urgent = m.sentence in analysis.urgent or (category.kept_by_now and now)
-                lowered = bool(frames & category.frames) and not urgent
+                lowered = bool((frames - despite) & category.frames) and not urgent
                 kept = (
                     category.keep_first_person
                     and m.first_person
@@ -620,13 +642,13 @@ class Triage:
             return self._signals_hold(analysis, rule, category)
         used: list[Match] = []
         for slot in rule.also:
-            live = self._live(analysis, slot, category)
+            live = self._live(analysis, slot, category, rule.despite)
             if not live:
                 return None
             used.append(live[0])
         if not rule.near:
             return used
-        slots = [self._live(analysis, slot, category) for slot in rule.near]
+        slots = [self._live(analysis, slot, category, rule.despite) for slot in rule.near]
         if any(not s for s in slots):
             return None
         anchors, others = slots[0], slots[1:]
@@ -664,9 +686,10 @@ class Triage:
 
     @staticmethod
     def _life_event(analysis: _Analysis) -> bool:
-        """The rules read a life event in the text (a trip, a move, a wedding): farewells and
-        things given away are explained, which an n-gram model cannot tell."""
-        return any(LIFE_EVENT in frames for frames in analysis.framed.values())
+        """The rules read a life event in the text (a trip, a move, a wedding), or a song, a game
+        or a story told: farewells, things given away and dark words are explained, which an
+        n-gram model cannot tell."""
+        return any(frames & EXPLAINED for frames in analysis.framed.values())
 
     def _second_opinion(self, text: str, hit: Hit | None, *, life_event: bool = False) -> Hit | None:
         """The model's word on the rules' verdict: add a confident miss, drop a very unlikely hit.
