@@ -7,6 +7,7 @@ these counters are for dashboards and alerts.
 
 from __future__ import annotations
 
+import functools
 import os
 import time
 from typing import Any
@@ -41,13 +42,26 @@ CONTENT_TYPE = CONTENT_TYPE_LATEST
 
 
 def observe_call(call: CallRow) -> None:
-    CALLS.labels(call.bot, call.strategy, call.status).inc()
-    TOKENS.labels(call.bot, call.strategy, "prompt").inc(call.prompt_tokens)
-    TOKENS.labels(call.bot, call.strategy, "cached").inc(call.cached_tokens)
-    TOKENS.labels(call.bot, call.strategy, "completion").inc(call.completion_tokens)
-    COST.labels(call.bot, call.strategy).inc(float(call.cost_usd))
+    calls, prompt, cached, completion, cost = _call_series(call.bot, call.strategy, call.status)
+    calls.inc()
+    prompt.inc(call.prompt_tokens)
+    cached.inc(call.cached_tokens)
+    completion.inc(call.completion_tokens)
+    cost.inc(call.cost_nanousd / 1e9)
     if call.status != "ok":
         PROVIDER_ERRORS.labels(call.bot, call.strategy, call.status).inc()
+
+
+@functools.cache
+def _call_series(bot: str, strategy: str, status: str) -> tuple[Any, Any, Any, Any, Any]:
+    """A call's counters, looked up once per label set (``labels`` costs µs on every turn)."""
+    return (
+        CALLS.labels(bot, strategy, status),
+        TOKENS.labels(bot, strategy, "prompt"),
+        TOKENS.labels(bot, strategy, "cached"),
+        TOKENS.labels(bot, strategy, "completion"),
+        COST.labels(bot, strategy),
+    )
 
 
 def render() -> bytes:

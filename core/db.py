@@ -69,6 +69,8 @@ class Database:
         if self.is_sqlite:
             event.listen(self.engine, "connect", _sqlite_pragmas)
         self._write_lock = threading.RLock() if self.is_sqlite else None
+        self._write_depth = 0
+        self._lock_file: Any = None  # opened at the first write, in the process that writes
 
     @property
     def is_sqlite(self) -> bool:
@@ -88,7 +90,28 @@ class Database:
             yield
             return
         with self._write_lock:
-            yield
+            self._write_depth += 1
+            try:
+                if self._write_depth == 1:
+                    self._lock_other_processes(fcntl.LOCK_EX)
+                yield
+            finally:
+                self._write_depth -= 1
+                if self._write_depth == 0:
+                    self._lock_other_processes(fcntl.LOCK_UN)
+
+    def _lock_other_processes(self, operation: int) -> None:
+        """Workers sharing the file queue on a lock file too: SQLite's own busy handler polls
+        (it sleeps 1, 2, 5... ms and tries again), a blocked flock wakes when the lock is let go."""
+        database = self.url.database
+        if not database or database == ":memory:":
+            return
+        if self._lock_file is None:
+            if operation == fcntl.LOCK_UN:
+                return
+            # held open while the database is: a lock is taken on every ledger transaction
+            self._lock_file = Path(f"{database}.write.lock").open("a")  # noqa: SIM115
+        fcntl.flock(self._lock_file, operation)
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -153,6 +176,9 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+        if self._lock_file is not None and self._write_depth == 0:
+            self._lock_file.close()
+            self._lock_file = None
 
 
 def open_database(url: str, *, upgrade: bool = True) -> Database:
