@@ -77,10 +77,13 @@ class TriageModel:
     # The self-harm head alone adds a crisis hit at this score or above (safety-weighted: lower
     # than ``add``; above 1, never).
     add_self_harm: float = 1.01
+    # ... where the emergency head scores at least this: a short text can lean on one n-gram the
+    # crisis material shares ("I have a runny nose")
+    self_harm_floor: float = 0.0
 
     def adds(self, emergency: float, self_harm: float) -> bool:
         """Whether these scores add a hit the rules missed."""
-        return emergency >= self.add or self_harm >= self.add_self_harm
+        return emergency >= self.add or (self_harm >= self.add_self_harm and emergency >= self.self_harm_floor)
 
     def scores(self, text: str) -> tuple[float, float]:
         """P(emergency), P(self-harm) for a text."""
@@ -102,6 +105,7 @@ class TriageModel:
                 veto=float(npz["veto"]),
                 never_vetoed=frozenset(str(s) for s in npz["never_vetoed"]),
                 add_self_harm=float(npz["add_self_harm"]) if "add_self_harm" in npz.files else 1.01,
+                self_harm_floor=float(npz["self_harm_floor"]) if "self_harm_floor" in npz.files else 0.0,
             )
 
     @classmethod

@@ -297,8 +297,16 @@ class FuzzyIndex:
     def by_skeleton(self, surface: str) -> frozenset[str]:
         """A vowel-dropped Finglish word ("nfsm", "bkshm") by its consonants: every lexicon word
         that has them; used only in messages typed that way (see `drops_vowels`)."""
+        if not surface.isalpha() or len(surface) < 3:
+            return frozenset()
         bones = skeleton(surface)
-        return frozenset(self._skeletons.get(bones, ())) if len(bones) >= 3 and surface.isalpha() else frozenset()
+        found = set(self._skeletons.get(bones, ())) if len(bones) >= 3 else set()
+        if not found and len(bones) >= 4:
+            # "v" typed for the vowel و ("nvzd" is nozad), and a personal ending ("gijm" is gij-am)
+            for variant in (bones[0] + bones[1:].replace("v", ""), bones[:-1] if bones[-1] in "mt" else ""):
+                if len(variant) >= 3 and variant != bones:
+                    found |= self._skeletons.get(variant, set())
+        return frozenset(found)
 
     @lru_cache(maxsize=65536)  # noqa: B019 - one index per process, kept for its lifetime
     def nearest(self, lang: str, surface: str) -> str | None:

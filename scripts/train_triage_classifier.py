@@ -50,6 +50,7 @@ BITS = 18
 C = 4.0
 MAX_ALARMS = 0.10  # the project's bar on false alarms
 NEVER_VETOED = ("self_harm", "not_breathing")
+SH_FLOORS = (0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3)
 RED_FLAGS = ROOT / "tests" / "data" / "red_flags.tsv"
 GUARD_LOOKALIKES = [
     "my chest has felt tight since lunch",  # one turn of a two-turn emergency: not yet one
@@ -139,8 +140,18 @@ def main() -> None:
         ),
         1.01,
     )
-    flagged = (hit & ~(vetoable & (oof < veto))) | (oof >= add) | (oof_sh >= add_sh)
-    print(f"{len(rows)} rows; add >= {add:.2f}, self-harm add >= {add_sh:.2f}, veto < {veto:.2f} (out-of-writer)")
+    # The self-harm head speaks only where the emergency head does not rule it out: a short text
+    # ("I have a runny nose") can lean on one n-gram the crisis material shares ("i have"). The
+    # floor is the highest emergency score that costs at most 0.1% of the emergencies it adds.
+    sh_only = (oof_sh >= add_sh) & ~with_add
+    sh_floor = max(
+        (t for t in SH_FLOORS if (sh_only & (oof < t) & emergency).sum() <= 0.001 * emergency.sum()), default=0.0
+    )
+    flagged = (hit & ~(vetoable & (oof < veto))) | (oof >= add) | ((oof_sh >= add_sh) & (oof >= sh_floor))
+    print(
+        f"{len(rows)} rows; add >= {add:.2f}, self-harm add >= {add_sh:.2f} (emergency >= {sh_floor:.2f}), "
+        f"veto < {veto:.2f} (out-of-writer)"
+    )
     for name, f in (("rules alone", hit), ("rules with the model (out-of-writer)", flagged)):
         print(f"  {name:36} recall {f[emergency].mean():.1%}  false alarms {f[benign].mean():.1%}")
 
@@ -151,14 +162,14 @@ def main() -> None:
     must_not_add = [text for text, flag in guards if flag == "-"] + GUARD_LOOKALIKES
     keep_scores = em.predict_proba(matrix(must_keep))[:, 1]
     lookalike_scores = em.predict_proba(matrix(must_not_add))[:, 1]
-    lookalike_sh = sh.predict_proba(matrix(must_not_add))[:, 1]
+    lookalike_sh = sh.predict_proba(matrix(must_not_add))[:, 1] * (lookalike_scores >= sh_floor)
     while veto > 0 and (keep_scores < veto).any():
         veto = max((t for t in (0.0, 0.01, 0.02, 0.03, 0.05, 0.08, 0.1, 0.15, 0.2) if t < veto), default=0.0)
     while add < 0.99 and (lookalike_scores >= add).any():
         add = round(add + 0.01, 2)
     while add_sh < 1.0 and (lookalike_sh >= add_sh).any():
         add_sh = round(add_sh + 0.01, 2)
-    flagged = (hit & ~(vetoable & (oof < veto))) | (oof >= add) | (oof_sh >= add_sh)
+    flagged = (hit & ~(vetoable & (oof < veto))) | (oof >= add) | ((oof_sh >= add_sh) & (oof >= sh_floor))
     print(f"held back by the regression phrases: add >= {add:.2f}, self-harm add >= {add_sh:.2f}, veto < {veto:.2f}")
     print(f"  {'rules with the model (out-of-writer)':36} recall {flagged[emergency].mean():.1%}  "
           f"false alarms {flagged[benign].mean():.1%}")  # fmt: skip
@@ -171,6 +182,7 @@ def main() -> None:
         self_harm_bias=np.array(sh.intercept_[0]),
         add=np.array(round(float(add), 2)),
         add_self_harm=np.array(round(float(add_sh), 2)),
+        self_harm_floor=np.array(sh_floor),
         veto=np.array(veto),
         never_vetoed=np.array(NEVER_VETOED),
     )

@@ -188,9 +188,9 @@ def test_the_learned_second_opinion_is_loaded_and_used() -> None:
     assert rules.check(unwakeable) is None
     assert shipped.check(unwakeable) is not None
     # ... and drops a rule hit it finds very unlikely
-    figurative = "I choked in the final again, 3 missed free throws. how do athletes deal with pressure"
-    assert rules.check(figurative) is not None
-    assert shipped.check(figurative) is None
+    normal = "out of breath after a 5k parkrun, is it normal for my chest to burn a bit in cold air?"
+    assert rules.check(normal) is not None
+    assert shipped.check(normal) is None
 
 
 def test_the_second_opinion_never_drops_self_harm_nor_a_long_message() -> None:
