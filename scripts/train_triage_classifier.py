@@ -14,7 +14,8 @@ writer) next to the shipped rules' own verdicts:
   one point over the rules alone;
 - ``add_self_harm``: the self-harm head alone, safety-weighted (a miss can cost a life, a
   false alarm sends a crisis-line message): the lowest score at which it raises dev's false
-  alarms by at most one more point over the rules with ``add``, the whole under 10%;
+  alarms by at most two more points over the rules with ``add``, the whole under 10%; and
+  only where the emergency head scores at least ``self_harm_floor``;
 - ``veto``: the highest score below which dropping a rule hit (never self-harm or not
   breathing) loses at most 0.1% of dev's emergencies.
 
@@ -50,6 +51,7 @@ BITS = 18
 C = 4.0
 MAX_ALARMS = 0.10  # the project's bar on false alarms
 NEVER_VETOED = ("self_harm", "not_breathing")
+SH_BUDGET = 0.02  # points of false alarms the self-harm head may add (the others together get one)
 SH_FLOORS = (0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3)
 RED_FLAGS = ROOT / "tests" / "data" / "red_flags.tsv"
 GUARD_LOOKALIKES = [
@@ -127,15 +129,16 @@ def main() -> None:
          <= 0.001 * emergency.sum()),
         default=0.0,
     )  # fmt: skip
-    # Self-harm, safety-weighted: its head alone gets a budget of its own, one more point of dev
-    # false alarms over the rules with the emergency add (as much as all the other categories
-    # together), and the whole stays under MAX_ALARMS.
+    # Self-harm, safety-weighted: its head alone gets a budget of its own, two more points of dev
+    # false alarms over the rules with the emergency add (twice what all the other categories
+    # get together: measured out-of-writer, the second point bought 1.1 points of self-harm
+    # recall, the third 0.2), and the whole stays under MAX_ALARMS.
     with_add = hit | (oof >= add)
     add_sh = next(
         (
             t
             for t in np.arange(0.30, 0.995, 0.01)
-            if (with_add | (oof_sh >= t))[benign].mean() - with_add[benign].mean() <= 0.01
+            if (with_add | (oof_sh >= t))[benign].mean() - with_add[benign].mean() <= SH_BUDGET
             and (with_add | (oof_sh >= t))[benign].mean() <= MAX_ALARMS
         ),
         1.01,
@@ -165,12 +168,16 @@ def main() -> None:
     lookalike_sh = sh.predict_proba(matrix(must_not_add))[:, 1] * (lookalike_scores >= sh_floor)
     while veto > 0 and (keep_scores < veto).any():
         veto = max((t for t in (0.0, 0.01, 0.02, 0.03, 0.05, 0.08, 0.1, 0.15, 0.2) if t < veto), default=0.0)
+    nearest = sorted(zip(lookalike_scores.tolist(), must_not_add, strict=True))[-2:]
+    print("  the look-alikes that hold `add` back:", "; ".join(f"{text!r} {score:.2f}" for score, text in nearest))
     while add < 0.99 and (lookalike_scores >= add).any():
         add = round(add + 0.01, 2)
     while add_sh < 1.0 and (lookalike_sh >= add_sh).any():
         add_sh = round(add_sh + 0.01, 2)
     flagged = (hit & ~(vetoable & (oof < veto))) | (oof >= add) | ((oof_sh >= add_sh) & (oof >= sh_floor))
     print(f"held back by the regression phrases: add >= {add:.2f}, self-harm add >= {add_sh:.2f}, veto < {veto:.2f}")
+    crisis = y_sh == 1
+    print(f"  self-harm recall {flagged[crisis].mean():.1%} ({(~flagged & crisis).sum()} missed of {crisis.sum()})")
     print(f"  {'rules with the model (out-of-writer)':36} recall {flagged[emergency].mean():.1%}  "
           f"false alarms {flagged[benign].mean():.1%}")  # fmt: skip
     np.savez_compressed(
