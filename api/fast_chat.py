@@ -22,6 +22,7 @@ import logging
 import time
 from typing import Any
 
+from fastapi import FastAPI
 from fastapi.security.utils import get_authorization_scheme_param
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -50,9 +51,29 @@ _NUMBERS: dict[str, tuple[float, float]] = {
 _COUNTS: dict[str, int | None] = {"max_tokens": 1, "max_completion_tokens": 1, "seed": None}
 
 
+class FastApp(FastAPI):
+    """The application, which hands the everyday chat completion to FastChat before any of
+    Starlette's and FastAPI's own layers (its error and telemetry middlewares, the body limit:
+    ~20 µs a turn); everything else, including what FastChat passes on, goes through them all."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.fast_chat = FastChat(self._full_stack)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] == PATH:
+            scope["app"] = self  # as Starlette sets it: FastChat finds the runtime and engine there
+            await self.fast_chat(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
+
+    async def _full_stack(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await super().__call__(scope, receive, send)
+
+
 class FastChat:
     def __init__(self, app: ASGIApp) -> None:
-        self.app = app
+        self.app = app  # the full stack, for whatever is not answered here
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] != PATH or scope["method"] != "POST" or scope["query_string"]:
@@ -106,7 +127,10 @@ class FastChat:
         database = scope["app"].state.runtime.database
         cached, key = keys.cached(database, credentials)
         if not cached:  # a database read: off the event loop
-            key = await asyncio.to_thread(keys.verify, database, credentials)
+            try:
+                key = await asyncio.to_thread(keys.verify, database, credentials)
+            except Exception:  # the full stack reads it again, and answers a failure from its one place
+                return None
         return key
 
     async def _answer(

@@ -10,8 +10,8 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import logging
 import time
-import uuid
 from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass, replace
@@ -20,7 +20,7 @@ from typing import Any
 
 from sqlmodel import Session
 
-from core import budget, language, rate_limits
+from core import budget, ids, language, rate_limits
 from core import strategy as strategies
 from core.context import build_messages
 from core.db import Database
@@ -47,10 +47,14 @@ from core.tokens import Tokenizer, tokenizer_for
 from core.usage import Usage, UsageSource
 from core.writer import Writer
 
+log = logging.getLogger("domainbots.engine")
+
 # The output a call may reserve against a budget when its profile sets no max_output_tokens.
 WORST_CASE_OUTPUT = 4096
 # How long a worker serves the strategy state it read before reading it again (seconds).
 STATE_TTL = 0.5
+# Read the strategy state again in the background this long before it expires (seconds).
+REFRESH_AHEAD = 0.1
 # A retry is made only with at least this long (or a quarter of the request timeout) left.
 MIN_ATTEMPT_SECONDS = 1.0
 
@@ -164,6 +168,8 @@ class Engine:
         self.max_retries = max_retries
         self.request_timeout = request_timeout
         self._states: dict[str, tuple[float, StrategyState]] = {}
+        self._refreshing: set[str] = set()  # bots whose state is being read ahead of its expiry
+        self._generations: dict[str, int] = {}  # forget_strategy() calls: a read ahead older than one is dropped
         self.prices = prices
         self.provider = provider
         self.store = Store(database)
@@ -177,6 +183,7 @@ class Engine:
 
     def forget_strategy(self, bot: str) -> None:
         """After a switch through this process: read the state afresh on the next turn."""
+        self._generations[bot] = self._generations.get(bot, 0) + 1
         self._states.pop(bot, None)
 
     def _strategy_state(self, profile: Profile) -> StrategyState:
@@ -224,7 +231,7 @@ class Engine:
                     "start a new conversation to use another"
                 )
             return found, False
-        conversation_id = uuid.uuid4().hex
+        conversation_id = ids.conversation_id()
         now = utcnow()
         if request.strategy:
             chosen = request.strategy
@@ -376,20 +383,10 @@ class Engine:
             checks[f"rate:{limits.key_id}"] = lambda session: rate_limits.check(session, limits, prompt)
         return call, checks
 
-    async def _write_ahead(self, plan: PreparedTurn, attempt: int) -> CallRow:
-        """The attempt's pending row, committed. A row with checks (a budget, a key's limits)
-        takes its locks in a transaction of its own; the others are group-committed."""
-        call, checks = self._pending(plan, attempt)
-        if checks:
-            return await asyncio.to_thread(self._open_checked, plan, call, checks)
-        call.id = await self.writer.submit(self.store.write_ahead(plan.conversation if plan.is_new else None, call))
-        plan.is_new = False
-        return call
-
-    def _open_checked(self, plan: PreparedTurn, call: CallRow, checks: dict[str, Callable[[Session], None]]) -> CallRow:
-        call.id = self.store.open_call(conversation=plan.conversation, is_new=plan.is_new, call=call, checks=checks)
-        plan.is_new = False  # the conversation is in the database from now on
-        return call
+    def _open_checked(self, plan: PreparedTurn, call: CallRow, checks: dict[str, Callable[[Session], None]]) -> int:
+        """A pending row with checks (a budget, a key's limits): they take their locks in a
+        transaction of its own; the others are group-committed by the writer."""
+        return self.store.open_call(conversation=plan.conversation, is_new=plan.is_new, call=call, checks=checks)
 
     def _settle(self, plan: PreparedTurn, call: CallRow, *, usage: Usage, source: UsageSource, status: str) -> None:
         assert plan.price is not None
@@ -624,8 +621,36 @@ class Engine:
         if profile is None or profile.budget is not None:
             return True  # an unknown bot's error is raised where it always is
         cached = self._states.get(profile.name)
+        if cached is None:
+            return True
+        left = cached[0] - time.monotonic()
+        if left < REFRESH_AHEAD:
+            # read again in the background while the state in hand is still fresh: otherwise,
+            # every 0.5 s, each turn arriving until one of them has re-read it would take a
+            # thread hop (and a read) of its own
+            self._refresh_ahead(profile)
         # a margin: the state must still be fresh when _prepare_sync reads it a moment later
-        return cached is None or cached[0] <= time.monotonic() + 0.05
+        return left <= 0.05
+
+    def _refresh_ahead(self, profile: Profile) -> None:
+        if profile.name in self._refreshing:
+            return
+        self._refreshing.add(profile.name)
+        generation = self._generations.get(profile.name, 0)
+
+        def read() -> None:
+            with self.database.session() as session:
+                state = strategies.current(session, profile)
+            if self._generations.get(profile.name, 0) == generation:  # no switch through here meanwhile
+                self._states[profile.name] = (time.monotonic() + STATE_TTL, state)
+
+        def done(future: asyncio.Future[None]) -> None:
+            self._refreshing.discard(profile.name)
+            if not future.cancelled() and future.exception() is not None:
+                # the turn that finds the state expired reads it itself, and raises what it must
+                log.warning("reading the strategy state of %s ahead failed: %r", profile.name, future.exception())
+
+        asyncio.get_running_loop().run_in_executor(None, read).add_done_callback(done)
 
     async def turn(self, request: TurnRequest | PreparedTurn) -> TurnResult:
         plan = request if isinstance(request, PreparedTurn) else await self.prepare(request)
@@ -663,18 +688,32 @@ class Engine:
         """The attempt's pending row. If the client leaves while it is being written, the row is
         written all the same and then removed: nothing was sent, so nothing was billed, and no
         reservation may linger against the budget or the key's rate."""
-        task = asyncio.ensure_future(self._write_ahead(plan, attempt))
         try:
-            return await asyncio.shield(task)
+            call, checks = self._pending(plan, attempt)
+        except Exception:
+            self._drop(moderation)
+            raise
+        if checks:  # their locks in a transaction of its own, on a thread
+            written: asyncio.Future[int] = asyncio.ensure_future(
+                asyncio.to_thread(self._open_checked, plan, call, checks)
+            )
+        else:
+            # the writer's own future, shielded: no task of its own (one per write cost ~10 µs)
+            written = self.writer.submit(self.store.write_ahead(plan.conversation if plan.is_new else None, call))
+        try:
+            call.id = await asyncio.shield(written)
         except asyncio.CancelledError:
             self._drop(moderation)
-            await asyncio.wait([task])
-            if not task.cancelled() and task.exception() is None:
-                await asyncio.to_thread(self._drop_pending, task.result())
+            await asyncio.wait([written])
+            if not written.cancelled() and written.exception() is None:
+                call.id = written.result()
+                await asyncio.to_thread(self._drop_pending, call)
             raise
         except Exception:  # refused (a budget, a rate limit): no call goes, nor its moderation
             self._drop(moderation)
             raise
+        plan.is_new = False  # the conversation is in the database from now on
+        return call
 
     async def stream(self, request: TurnRequest | PreparedTurn) -> AsyncGenerator[Delta | TurnResult, None]:
         """Deltas as they arrive, then one TurnResult. Closing the iterator early ledgers an aborted call."""
