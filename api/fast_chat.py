@@ -20,6 +20,7 @@ import asyncio
 import json
 import logging
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import FastAPI
@@ -31,7 +32,7 @@ from api.hygiene import problem_in
 from api.limits import MAX_BODY_BYTES
 from api.problems import openai_domain_error, problem
 from api.request_ids import request_id_for
-from api.routes.openai_compat import CompletionBody, InMessage, completion_reply, turn_request
+from api.routes.openai_compat import Role, completion_reply, turn_request
 from core import keys
 from core.engine import Engine
 from core.errors import DomainbotsError
@@ -137,7 +138,7 @@ class FastChat:
         self,
         scope: Scope,
         send: Send,
-        body: CompletionBody,
+        body: PlainBody,
         key: ApiKey,
         conversation_id: str | None,
         request_id: str,
@@ -202,8 +203,8 @@ def _replay(received: list[Message], receive: Receive) -> Receive:
     return replay
 
 
-def _plain_body(body: bytes) -> CompletionBody | None:
-    """The body as CompletionBody, when it is plainly valid: the fields the model declares, of
+def _plain_body(body: bytes) -> PlainBody | None:
+    """The body as CompletionBody would read it, when it is plainly valid: the fields the model declares, of
     exactly their types and within their bounds; None for anything the validator should judge."""
     try:
         data = json.loads(body)
@@ -235,12 +236,48 @@ def _plain_body(body: bytes) -> CompletionBody | None:
         else:  # n, tools, response_format, unknown fields: the full route judges them
             return None
         fields[name] = value
-    parsed: list[InMessage] = []
+    parsed: list[PlainMessage] = []
     for message in messages:
         if type(message) is not dict or not message.keys() <= {"role", "content"}:
             return None
         role, content = message.get("role"), message.get("content")
         if role not in _ROLES or (content is not None and type(content) is not str):
             return None
-        parsed.append(InMessage.model_construct(role=role, content=content))
-    return CompletionBody.model_construct(messages=parsed, **fields)
+        parsed.append(PlainMessage(role, content))
+    return PlainBody(messages=parsed, **fields)
+
+
+@dataclass(slots=True)
+class PlainMessage:
+    """A message of a plain body: a role and text (or none)."""
+
+    role: Role
+    content: str | None
+
+    def text(self) -> str:
+        return self.content or ""
+
+
+@dataclass(slots=True, kw_only=True)
+class PlainBody:
+    """A plain body as CompletionBody reads it (its fields, defaults and methods for the fields
+    a plain body may carry); a test holds the two readings to the same turn."""
+
+    model: str
+    messages: list[PlainMessage]
+    stream: bool = False
+    max_tokens: int | None = None
+    max_completion_tokens: int | None = None
+    temperature: float | None = None
+    top_p: float | None = None
+    stop: str | list[str] | None = None
+    seed: int | None = None
+    presence_penalty: float | None = None
+    frequency_penalty: float | None = None
+
+    def unsupported(self) -> str | None:
+        return None  # n, tools, response_format... are never in a plain body
+
+    def sampling(self) -> tuple[tuple[str, Any], ...]:
+        names = ("temperature", "top_p", "stop", "seed", "presence_penalty", "frequency_penalty")
+        return tuple((name, getattr(self, name)) for name in names if getattr(self, name) is not None)

@@ -140,6 +140,9 @@ class PriceTable:
         self._finetuned = finetuned
         self._aliases = aliases
         self._training_context = training_context or {}
+        # Prices found, by model and day: a turn asks for its price twice (its worst case and
+        # its cost), and the lookup (parsing the id, the dated entries) cost ~10 µs a turn.
+        self._found: dict[tuple[str, date], Price] = {}
 
     @classmethod
     def from_toml(cls, text: str, where: str = "prices.toml") -> PriceTable:
@@ -198,6 +201,16 @@ class PriceTable:
 
     def price(self, model: str, on: date | None = None) -> Price:
         on = on or datetime.now(UTC).date()
+        found = self._found.get((model, on))
+        if found is not None:
+            return found
+        price = self._price(model, on)
+        if len(self._found) >= 4096:  # a bound, for a process asked about very many models
+            self._found.clear()
+        self._found[(model, on)] = price
+        return price
+
+    def _price(self, model: str, on: date) -> Price:
         try:
             ref = parse_model_id(model)
         except ValueError as exc:
