@@ -14,7 +14,7 @@ writer) next to the shipped rules' own verdicts:
   one point over the rules alone;
 - ``add_self_harm``: the self-harm head alone, safety-weighted (a miss can cost a life, a
   false alarm sends a crisis-line message): the lowest score at which it raises dev's false
-  alarms by at most two more points over the rules with ``add``, the whole under 10%; and
+  alarms by at most one more point over the rules with ``add``, the whole under 10%; and
   only where the emergency head scores at least ``self_harm_floor``;
 - ``veto``: the highest score below which dropping a rule hit (never self-harm or not
   breathing) loses at most 0.1% of dev's emergencies.
@@ -51,7 +51,7 @@ BITS = 18
 C = 4.0
 MAX_ALARMS = 0.10  # the project's bar on false alarms
 NEVER_VETOED = ("self_harm", "not_breathing")
-SH_BUDGET = 0.02  # points of false alarms the self-harm head may add (the others together get one)
+SH_BUDGET = 0.01  # the false alarms the self-harm head may add: as many as the other categories together
 SH_FLOORS = (0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3)
 RED_FLAGS = ROOT / "tests" / "data" / "red_flags.tsv"
 GUARD_LOOKALIKES = [
@@ -105,7 +105,7 @@ def main() -> None:
     parser.add_argument("--out", default=str(ROOT / "bots" / "data" / "triage_model.npz"))
     args = parser.parse_args()
     default = [ROOT / "tests" / "data" / "triage_dev.jsonl", ROOT / "tests" / "data" / "triage_train.jsonl"]
-    rows = [row for path in args.data or default for row in load(Path(path))]
+    rows = [row for path in [Path(p) for p in args.data] or default for row in load(path)]
     x = matrix([text_of(r) for r in rows])
     y_em = np.array([r["label"] == "emergency" for r in rows], dtype=int)
     y_sh = np.array([r["label"] == "emergency" and r["category"] == "self_harm" for r in rows], dtype=int)
@@ -121,6 +121,9 @@ def main() -> None:
     for train, held in StratifiedGroupKFold(5, shuffle=True, random_state=0).split(x, y_em, writers):
         oof[held] = fit(x[train], y_em[train]).predict_proba(x[held])[:, 1]
         oof_sh[held] = fit(x[train], y_sh[train]).predict_proba(x[held])[:, 1]
+    # Thresholds are picked on all the rows, out-of-writer. Not on dev's alone: the rules were
+    # tuned on dev, so there the model's additions look nearly free and the picked thresholds
+    # fall (add_self_harm 0.46), which new writers' look-alikes then pay for.
     benign, emergency = y_em == 0, y_em == 1
     base = hit[benign].mean()
     add = next((t for t in np.arange(0.30, 0.995, 0.01) if (hit | (oof >= t))[benign].mean() - base <= 0.01), 0.99)
@@ -129,10 +132,10 @@ def main() -> None:
          <= 0.001 * emergency.sum()),
         default=0.0,
     )  # fmt: skip
-    # Self-harm, safety-weighted: its head alone gets a budget of its own, two more points of dev
-    # false alarms over the rules with the emergency add (twice what all the other categories
-    # get together: measured out-of-writer, the second point bought 1.1 points of self-harm
-    # recall, the third 0.2), and the whole stays under MAX_ALARMS.
+    # Self-harm, safety-weighted: its head alone gets a budget of its own, one more point of
+    # false alarms over the rules with the emergency add (as much as all the other categories
+    # together), and the whole stays under MAX_ALARMS. (A second point bought 1.1 points of
+    # self-harm recall out-of-writer, but new writers' look-alikes paid more than a point for it.)
     with_add = hit | (oof >= add)
     add_sh = next(
         (

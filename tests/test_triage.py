@@ -188,7 +188,7 @@ def test_the_learned_second_opinion_is_loaded_and_used() -> None:
     assert rules.check(unwakeable) is None
     assert shipped.check(unwakeable) is not None
     # ... and drops a rule hit it finds very unlikely
-    normal = "out of breath after a 5k parkrun, is it normal for my chest to burn a bit in cold air?"
+    normal = "I'm allergic to peanuts, should I carry two epipens when I travel?"
     assert rules.check(normal) is not None
     assert shipped.check(normal) is None
 
