@@ -11,6 +11,7 @@ import asyncio
 import hashlib
 import json
 import logging
+import threading
 import time
 from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
 from contextlib import aclosing
@@ -36,7 +37,7 @@ from core.errors import (
 from core.hooks import BotHooks, GuardReply, Turn, load_hooks
 from core.ledger import StrategyState, utcnow
 from core.messages import ChatMessage
-from core.pricing import Price, PriceTable, to_nanos
+from core.pricing import Price, PriceTable
 from core.profiles import Profile, Profiles
 from core.providers.base import ChatRequest, Completion, Delta, Moderates, Moderation, Provider
 from core.rate_limits import RateLimits
@@ -169,6 +170,7 @@ class Engine:
         self.request_timeout = request_timeout
         self._states: dict[str, tuple[float, StrategyState]] = {}
         self._refreshing: set[str] = set()  # bots whose state is being read ahead of its expiry
+        self._states_lock = threading.Lock()
         self._generations: dict[str, int] = {}  # forget_strategy() calls: a read ahead older than one is dropped
         self.prices = prices
         self.provider = provider
@@ -183,8 +185,9 @@ class Engine:
 
     def forget_strategy(self, bot: str) -> None:
         """After a switch through this process: read the state afresh on the next turn."""
-        self._generations[bot] = self._generations.get(bot, 0) + 1
-        self._states.pop(bot, None)
+        with self._states_lock:
+            self._generations[bot] = self._generations.get(bot, 0) + 1
+            self._states.pop(bot, None)
 
     def _strategy_state(self, profile: Profile) -> StrategyState:
         """The bot's strategy state, read at most every STATE_TTL seconds per process: a switch
@@ -364,7 +367,7 @@ class Engine:
             model=plan.request.model,
             profile_version=plan.profile.version,
             prompt_tokens=prompt,
-            cost_nanousd=to_nanos(plan.price.cost(worst)),
+            cost_nanousd=plan.price.cost_nanos(worst),
             price_version=plan.price.version,
             status="pending",
             usage_source="estimated",
@@ -393,7 +396,7 @@ class Engine:
         call.prompt_tokens = usage.prompt_tokens
         call.cached_tokens = usage.cached_tokens
         call.completion_tokens = usage.completion_tokens
-        call.cost_nanousd = to_nanos(plan.price.cost(usage))
+        call.cost_nanousd = plan.price.cost_nanos(usage)
         call.usage_source = source
         call.status = status
         call.latency_ms = round((time.perf_counter() - plan.started) * 1000)
@@ -641,8 +644,9 @@ class Engine:
         def read() -> None:
             with self.database.session() as session:
                 state = strategies.current(session, profile)
-            if self._generations.get(profile.name, 0) == generation:  # no switch through here meanwhile
-                self._states[profile.name] = (time.monotonic() + STATE_TTL, state)
+            with self._states_lock:  # forget_strategy() runs on a route's thread
+                if self._generations.get(profile.name, 0) == generation:  # no switch through here meanwhile
+                    self._states[profile.name] = (time.monotonic() + STATE_TTL, state)
 
         def done(future: asyncio.Future[None]) -> None:
             self._refreshing.discard(profile.name)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from decimal import Decimal
 from pathlib import Path
 
@@ -11,7 +12,7 @@ import pytest
 from sqlmodel import select
 
 from core import strategy as strategies
-from core.engine import STATE_TTL, TurnRequest, TurnResult
+from core.engine import REFRESH_AHEAD, STATE_TTL, TurnRequest, TurnResult
 from core.errors import InvalidInput, NotFound, ProviderError, ProviderTimeout, StrategyUnavailable, StreamInterrupted
 from core.ledger import Call, Conversation, Message
 from core.providers.base import Delta
@@ -237,6 +238,33 @@ async def test_switching_changes_new_conversations_only(runtime: Runtime, fake: 
     # The fine-tuned turn uses the short prompt, and is billed at fine-tuned rates.
     assert fake.chat_requests()[1]["messages"][0]["content"] == "You are Acme's helpdesk."
     assert fake.chat_requests()[1]["model"] == "ft:gpt-4o-mini-2024-07-18:acme:helpdesk:abc123"
+
+
+async def test_the_strategy_state_is_read_again_ahead_of_its_expiry(runtime: Runtime, fake: FakeOpenAI) -> None:
+    """Turns near the state's expiry keep to the loop while one background read renews it; a
+    switch through this process meanwhile is not overwritten by that read."""
+    engine = runtime.engine()
+    await engine.turn(TurnRequest(bot="helpdesk", message="hi"))  # reads the state
+    _, state = engine._states["helpdesk"]
+    near = time.monotonic() + REFRESH_AHEAD / 2 + 0.05
+    engine._states["helpdesk"] = (near, state)
+    request = TurnRequest(bot="helpdesk", message="hi")
+    assert not engine._reads_database(request)  # still fresh: no thread hop for this turn
+    assert not engine._reads_database(request)  # one read ahead, not one a turn
+    assert engine._refreshing == {"helpdesk"}
+    for _ in range(100):
+        if not engine._refreshing:
+            break
+        await asyncio.sleep(0.01)
+    assert engine._states["helpdesk"][0] > near + STATE_TTL / 2  # renewed for another STATE_TTL
+    # a read ahead that ends after a switch through this process is dropped
+    engine._states["helpdesk"] = (time.monotonic() + 0.07, state)
+    engine._reads_database(request)
+    with runtime.database.session() as session:
+        strategies.switch(session, runtime.profiles.get("helpdesk"), strategy="finetuned", rollout=None, actor="t")
+    engine.forget_strategy("helpdesk")
+    after = await engine.turn(TurnRequest(bot="helpdesk", message="hi"))
+    assert after.strategy == "finetuned"
 
 
 async def test_strategy_override_for_a_new_conversation(runtime: Runtime, fake: FakeOpenAI) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from datetime import date
 from decimal import Decimal
 
@@ -158,3 +159,21 @@ def test_ledger_sum_equals_the_sum_of_its_parts(calls: list[Usage]) -> None:
         sum(u.completion_tokens for u in calls),
     )
     assert from_nanos(sum(nanos)) == price.cost(total)
+
+
+def test_cost_in_nanos_is_to_nanos_of_the_cost() -> None:
+    """The hot path prices in integers; it must agree with the Decimal cost to the nano-dollar."""
+    rng = random.Random(7)
+    for rates in (
+        Rates(Decimal("0.15"), Decimal("0.075"), Decimal("0.6")),
+        Rates(Decimal("0.001"), Decimal("0"), Decimal("123.456")),
+    ):
+        for _ in range(500):
+            prompt = rng.randint(0, 10**6)
+            usage = Usage(
+                prompt_tokens=prompt, cached_tokens=rng.randint(0, prompt), completion_tokens=rng.randint(0, 10**5)
+            )
+            assert rates.cost_nanos(usage) == to_nanos(rates.cost(usage))
+    finer = Rates(Decimal("0.0001"), Decimal("0"), Decimal("0"))  # built by hand, past the checks
+    with pytest.raises(ValueError, match="finer than a nano-dollar"):
+        finer.cost_nanos(Usage(prompt_tokens=1))

@@ -12,7 +12,6 @@ import json
 import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import aclosing
-from dataclasses import replace
 from typing import Annotated, Any, Literal, Protocol
 
 from fastapi import APIRouter, Header, Request, Response
@@ -123,7 +122,11 @@ class ChatBody(Protocol):
 
 
 def _turn_request(
-    body: ChatBody, conversation_id: str | None, owner: str | None, request_id: str | None = None
+    body: ChatBody,
+    conversation_id: str | None,
+    owner: str | None,
+    request_id: str | None = None,
+    key: ApiKey | None = None,
 ) -> TurnRequest:
     unsupported = body.unsupported()
     if unsupported:
@@ -148,6 +151,8 @@ def _turn_request(
         max_output_tokens=body.max_completion_tokens or body.max_tokens,
         sampling=body.sampling(),
         request_id=request_id,
+        limits=limits_of(key) if key is not None else None,
+        key_id=key.id if key is not None else None,
     )
 
 
@@ -248,8 +253,7 @@ async def chat_completions(
 
 def turn_request(body: ChatBody, key: ApiKey, conversation_id: str | None, request_id: str | None) -> TurnRequest:
     """The turn a chat completion request asks for, on behalf of ``key``."""
-    request = _turn_request(body, conversation_id, owner_of(key), request_id)
-    return replace(request, limits=limits_of(key), key_id=key.id)
+    return _turn_request(body, conversation_id, owner_of(key), request_id, key)
 
 
 def completion_reply(result: TurnResult, bot: str) -> tuple[bytes, dict[str, str]]:
