@@ -91,6 +91,10 @@ def get_encoding(name: str) -> tiktoken.Encoding:
     return tiktoken.Encoding(name, pat_str=spec.pattern, mergeable_ranks=ranks, special_tokens=dict(spec.special))
 
 
+# Token counts of texts that recur every turn (roles, a bot's system text), by encoding.
+_CONSTANT_COUNTS: dict[tuple[str, str], int] = {}
+
+
 @dataclass(frozen=True)
 class Tokenizer:
     """Counts tokens the way the named model's API bills them."""
@@ -110,11 +114,22 @@ class Tokenizer:
 
     def count_message(self, message: Mapping[str, str]) -> int:
         tokens = TOKENS_PER_MESSAGE
+        # a role, and a bot's system text, come back every turn: counted once (4 encodes a turn)
+        constant = message.get("role") == "system"
         for key, value in message.items():
-            tokens += self.count(value)
+            tokens += self._count_constant(value) if constant or key == "role" else self.count(value)
             if key == "name":
                 tokens += TOKENS_PER_NAME
         return tokens
+
+    def _count_constant(self, text: str) -> int:
+        key = (self.encoding_name, text)
+        counted = _CONSTANT_COUNTS.get(key)
+        if counted is None:
+            if len(_CONSTANT_COUNTS) >= 1024:  # bounded: bots' instructions and roles are few
+                _CONSTANT_COUNTS.clear()
+            counted = _CONSTANT_COUNTS[key] = self.count(text)
+        return counted
 
     def count_messages(self, messages: Iterable[Mapping[str, str]]) -> int:
         """Prompt tokens of a chat request, as the API reports them in usage."""
