@@ -562,8 +562,9 @@ class Triage:
         for i, token in enumerate(tokens):
             if token.number is None:
                 continue
-            nxt = tokens[i + 1].surface if i + 1 < len(tokens) else ""
-            after = tokens[i + 2].surface if i + 2 < len(tokens) else ""
+            # an apostrophe inside a Finglish unit is no boundary ("1 mahe'ast" is "1 maheast")
+            nxt = tokens[i + 1].surface.replace("'", "") if i + 1 < len(tokens) else ""
+            after = tokens[i + 2].surface.replace("'", "") if i + 2 < len(tokens) else ""
             # a temperature right after its word ("تب ۳۸", "fever of 38.5") is no count of pills
             temperature = any(tokens[k].surface in self._fever_words for k in range(max(0, i - 2), i))
             if token.number >= count["min"] and not self._units.fullmatch(nxt) and not temperature:

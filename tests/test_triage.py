@@ -180,13 +180,11 @@ def test_the_learned_second_opinion_is_loaded_and_used() -> None:
     grams = ["c a", "cab", "cb ", "c ab", "cab ", "c ab ", "wab"]  # padded character 2-5-grams, the word
     expected = {zlib.crc32(g.encode()) & (2**18 - 1): 1 / len(grams) ** 0.5 for g in grams}
     assert features("AB", 18) == pytest.approx(expected)
-    # it adds what the rules miss (a dev message: the snoring grandmother of earlier rounds now scores
-    # 0.907, just under the `add` of 0.91 the retrained model's own rules picked) ...
-    unwakeable = (
-        "I found my toddler with grandma's heart pills open and a few on the floor, not sure how many are missing"
-    )
-    assert rules.check(unwakeable) is None
-    assert shipped.check(unwakeable) is not None
+    # it adds what the rules miss (a dev message: a two-year-old swallowed a coin and cannot
+    # breathe, in formal Persian the rules do not read) ...
+    missed_by_rules = "کودک دو ساله‌ام یک سکه بلعیده و نمی‌تواند نفس بکشد."
+    assert rules.check(missed_by_rules) is None
+    assert shipped.check(missed_by_rules) is not None
     # ... and drops a rule hit it finds very unlikely
     normal = "I'm allergic to peanuts, should I carry two epipens when I travel?"
     assert rules.check(normal) is not None
