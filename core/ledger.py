@@ -9,10 +9,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from sqlalchemy import BigInteger, Column, Index
+from sqlalchemy import BigInteger, Column, Index, text
 from sqlmodel import Field, SQLModel
 
 from core.pricing import from_nanos
+
+_PENDING = text("status = 'pending'")
 
 
 def utcnow() -> datetime:
@@ -21,7 +23,8 @@ def utcnow() -> datetime:
 
 class Conversation(SQLModel, table=True):
     __tablename__ = "conversations"
-    # OpenAI-protocol clients resend the transcript: its hash finds the conversation.
+    # OpenAI-protocol clients resend the transcript: its hash finds the conversation. Owner
+    # first, so it serves a lookup by owner alone too (no index of the owner's own).
     __table_args__ = (Index("ix_conversations_transcript", "owner", "bot", "transcript_hash"),)
 
     id: str = Field(primary_key=True, max_length=32)
@@ -30,7 +33,7 @@ class Conversation(SQLModel, table=True):
     strategy: str = Field(max_length=20)
     language: str | None = Field(default=None, max_length=8)
     # Who may read it: an API key's id, or None for the local command line.
-    owner: str | None = Field(default=None, index=True, max_length=64)
+    owner: str | None = Field(default=None, max_length=64)
     # What the bot's behaviour keeps between turns (e.g. the writing style chosen), as JSON.
     bot_state: str | None = None
     # For clients that resend the whole transcript (OpenAI's protocol): a hash of it as it
@@ -60,7 +63,8 @@ class Call(SQLModel, table=True):
     __tablename__ = "calls"
     __table_args__ = (
         Index("ix_calls_bot_strategy_created", "bot", "strategy", "created_at"),
-        Index("ix_calls_status_created", "status", "created_at"),  # pending rows settled at start-up
+        # pending rows settled at start-up; only they are indexed (a call's settlement takes it out)
+        Index("ix_calls_status_created", "status", "created_at", sqlite_where=_PENDING, postgresql_where=_PENDING),
         Index("ix_calls_key_created", "key_id", "created_at"),  # a key's rate limits
     )
 

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import inspect
@@ -22,6 +23,7 @@ from core.pricing import PriceTable, from_nanos, to_nanos
 from core.profiles import load_profiles
 from core.reports import CostFilter, costs
 from core.settings import Settings
+from core.store import Store
 from core.usage import Usage
 from tests.fakeopenai import FakeOpenAI
 
@@ -168,3 +170,68 @@ def test_the_migrations_build_what_the_models_declare(database_url: str) -> None
         differences = compare_metadata(MigrationContext.configure(connection), SQLModel.metadata)
     database.dispose()
     assert differences == []
+
+
+def _indexes(database: Database, table: str) -> dict[str, dict[str, Any]]:
+    return {ix["name"]: ix for ix in inspect(database.engine).get_indexes(table)}
+
+
+def _where(index: dict[str, Any]) -> str | None:
+    options = index.get("dialect_options", {})
+    where = options.get("sqlite_where", options.get("postgresql_where"))
+    return None if where is None else str(where)
+
+
+def test_the_turn_writes_two_indexes_fewer_and_the_downgrade_restores_them(database_url: str) -> None:
+    """0011: no index of the owner's own (the transcript index leads with it); the status index
+    keeps pending rows only. Autogenerate does not compare an index's WHERE: this test does."""
+    from alembic import command
+
+    from core.db import _alembic_config
+
+    database = open_database(database_url)
+    conversations, calls = _indexes(database, "conversations"), _indexes(database, "calls")
+    assert "ix_conversations_owner" not in conversations
+    assert conversations["ix_conversations_transcript"]["column_names"][0] == "owner"
+    status = calls["ix_calls_status_created"]
+    assert status["column_names"] == ["status", "created_at"]
+    assert "pending" in (_where(status) or "")
+
+    # what looks calls up by status (start-up's settling) and conversations by owner still finds an index
+    cutoff = datetime.now(UTC)
+    with database.session() as session:
+        session.add(Conversation(id="c1", bot="medical", strategy="prompt", owner="k1"))
+        session.flush()
+        session.add_all(
+            [
+                _call("c1", "medical", "prompt", "gpt-4o-mini", Usage(10), cutoff - timedelta(hours=1), status=s)
+                for s in ("pending", "ok", "error")
+            ]
+        )
+        session.commit()
+    assert [c.status for c in Store(database).pending(older_than=cutoff)] == ["pending"]
+    if database.is_sqlite:
+        with database.engine.connect() as connection:
+            plans = {
+                sql: " ".join(row[3] for row in connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}", (value,)))
+                for sql, value in [
+                    ("SELECT * FROM calls WHERE status = ? AND created_at < '9'", "pending"),
+                    ("SELECT * FROM conversations WHERE owner = ?", "k1"),
+                ]
+            }
+        calls_plan, owner_plan = plans.values()
+        assert "INDEX ix_calls_status_created (status=? AND created_at<?)" in calls_plan, plans
+        assert "INDEX ix_conversations_transcript (owner=?)" in owner_plan, plans
+
+    config = _alembic_config()
+    with database.engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0010")
+    assert database.current_revision() == "0010"
+    conversations, calls = _indexes(database, "conversations"), _indexes(database, "calls")
+    assert conversations["ix_conversations_owner"]["column_names"] == ["owner"]
+    assert calls["ix_calls_status_created"]["column_names"] == ["status", "created_at"]
+    assert _where(calls["ix_calls_status_created"]) is None
+    database.upgrade()
+    assert "pending" in (_where(_indexes(database, "calls")["ix_calls_status_created"]) or "")
+    database.dispose()
