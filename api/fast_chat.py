@@ -28,7 +28,7 @@ from fastapi.security.utils import get_authorization_scheme_param
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import metrics
-from api.hygiene import problem_in
+from api.hygiene import is_utf8, problem_in
 from api.limits import MAX_BODY_BYTES
 from api.problems import openai_domain_error, problem
 from api.request_ids import request_id_for
@@ -103,12 +103,15 @@ class FastChat:
                 return
         body = b"".join(chunks)
         key = await self._key(scope, headers)
-        parsed = _plain_body(body) if key is not None and problem_in(body) is None else None
+        plain = key is not None and is_utf8(body) and problem_in(body) is None
+        parsed = _plain_body(body) if plain else None
         conversation_id = headers.get(b"x-conversation-id")
         if parsed is None or key is None or (conversation_id is not None and len(conversation_id) > 64):
             await self.app(scope, _replay(received, receive), send)
             return
-        request_id = request_id_for(headers.get(b"x-request-id", b""))
+        # the last X-Request-Id, as the request-id middleware reads it on the full route
+        given = next((value for name, value in reversed(scope["headers"]) if name == b"x-request-id"), b"")
+        request_id = request_id_for(given)
         scope.setdefault("state", {})["request_id"] = request_id
         status = await self._answer(
             scope,
@@ -208,7 +211,7 @@ def _plain_body(body: bytes) -> PlainBody | None:
     exactly their types and within their bounds; None for anything the validator should judge."""
     try:
         data = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):  # a body nested past the parser's depth: the full route's 400
         return None
     if not isinstance(data, dict):
         return None
@@ -217,7 +220,11 @@ def _plain_body(body: bytes) -> PlainBody | None:
         return None
     fields: dict[str, Any] = {"model": model}
     for name, value in data.items():
-        if name in ("model", "messages") or value is None:
+        if name in ("model", "messages"):
+            continue
+        if value is None:
+            if name == "stream":  # not optional: the validator refuses a null
+                return None
             continue
         if name == "stream":
             if value is not False:
@@ -226,6 +233,7 @@ def _plain_body(body: bytes) -> PlainBody | None:
             low, high = _NUMBERS[name]
             if type(value) not in (int, float) or not (low <= value <= high):
                 return None
+            value = float(value)  # as the validator reads a float field: 1 goes upstream as 1.0
         elif name in _COUNTS:
             least = _COUNTS[name]
             if type(value) is not int or (least is not None and value < least):

@@ -26,8 +26,21 @@ _LONE_SURROGATE = re.compile(
 )
 
 
+NOT_UTF8 = "the request body is not valid JSON in UTF-8; send a JSON object encoded as UTF-8"
+
+
+def is_utf8(data: bytes) -> bool:
+    """Strictly: json.loads would also take UTF-16, UTF-32 and UTF-8 carrying encoded surrogates
+    ("\\xed\\xa0\\x80"), which no database can store."""
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
 def problem_in(data: bytes) -> str | None:
-    if _NUL.search(data):
+    if b"\x00" in data or _NUL.search(data):  # escaped, or raw (a UTF-16 or UTF-32 body)
         return "a NUL character (U+0000)"
     if _LONE_SURROGATE.search(data):
         return "an unpaired surrogate code point (U+D800-U+DFFF)"
@@ -57,6 +70,9 @@ class TextHygieneMiddleware(HttpMiddleware):
             chunks.append(message.get("body", b""))
             more = bool(message.get("more_body"))
         body = b"".join(chunks)
+        if not is_utf8(body):
+            await _refuse_encoding(send, openai=speaks_openai(scope.get("path", "")))
+            return
         found = problem_in(body)
         if found is not None:
             await _refuse(send, "the request body", found, openai=speaks_openai(scope.get("path", "")))
@@ -75,6 +91,16 @@ def _replay(bodies: list[bytes], first: Message | None, receive: Receive) -> Rec
         return await receive()
 
     return replay
+
+
+async def _refuse_encoding(send: Send, openai: bool) -> None:
+    if openai:
+        error = {"message": NOT_UTF8, "type": "invalid_request_error", "param": None, "code": "invalid_json"}
+        await _send(send, 400, json.dumps({"error": error}).encode(), b"application/json")
+        return
+    problem = {"type": "about:blank", "title": "Bad Request", "status": 400, "detail": NOT_UTF8,
+               "error": {"message": NOT_UTF8, "type": "invalid_request_error", "code": "invalid_json"}}  # fmt: skip
+    await _send(send, 400, json.dumps(problem).encode(), b"application/problem+json")
 
 
 async def _refuse(send: Send, where: str, what: str, openai: bool = False) -> None:

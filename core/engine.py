@@ -683,8 +683,21 @@ class Engine:
                 self._drop(moderation)
                 await self._record_failure_async(plan, call, ProviderError(f"the call failed here: {exc!r}"))
                 raise
-        side = await self._side_calls(moderation)
+        side = await self._settled_if_cancelled(plan, call, moderation, completion.text)
         return await self._record_success(plan, call, completion, side)
+
+    async def _settled_if_cancelled(
+        self, plan: PreparedTurn, call: CallRow, moderation: asyncio.Task[CallRow] | None, text: str
+    ) -> list[CallRow]:
+        """The side calls, awaited after the reply arrived whole. A client that leaves meanwhile
+        still leaves a billed call: it is settled here and now, its usage counted from the text."""
+        try:
+            return await self._side_calls(moderation)
+        except (asyncio.CancelledError, GeneratorExit):
+            self._drop(moderation)
+            gone = StreamInterrupted("the client left while moderation ran", partial_text=text)
+            self._record_failure(plan, call, gone)
+            raise
 
     async def _open_attempt(
         self, plan: PreparedTurn, attempt: int, moderation: asyncio.Task[CallRow] | None
@@ -765,7 +778,7 @@ class Engine:
                 cut = StreamInterrupted(f"the stream failed here: {exc!r}", partial_text="".join(parts))
                 await self._record_failure_async(plan, call, cut)
                 raise
-        side = await self._side_calls(moderation)
+        side = await self._settled_if_cancelled(plan, call, moderation, completion.text)
         result = await self._record_success(plan, call, completion, side)
         streamed = "" if held else "".join(parts)
         if result.reply != streamed and result.reply.startswith(streamed):

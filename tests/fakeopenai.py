@@ -93,6 +93,7 @@ class FakeOpenAI:
     fine_tune_outcome: str = "succeeded"  # or "failed"
     # Moderation: the categories the next /v1/moderations answers flag (empty: nothing flagged).
     moderation_flags: set[str] = field(default_factory=set)
+    moderation_delay: float = 0.0  # seconds before a moderation answer (a slow moderation endpoint)
     # Every chat request's scripted reply, in arrival order: what a provider would have billed
     # (a 200, even one cut or dropped later) and what it refused (429, 5xx).
     served: list[Reply] = field(default_factory=list)
@@ -268,6 +269,8 @@ class _Handler(BaseHTTPRequestHandler):
             "violence", "violence/graphic",
         ]  # fmt: skip
         flags = self.owner.moderation_flags
+        if self.owner.moderation_delay:
+            time.sleep(self.owner.moderation_delay)
         result = {
             "flagged": bool(flags),
             "categories": {name: name in flags for name in names},

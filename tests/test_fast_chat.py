@@ -44,6 +44,7 @@ UNUSUAL: list[Any] = [
     {"model": "helpdesk", "messages": [{"role": "robot", "content": "hi"}]},
     {"model": "helpdesk", "messages": [{"role": "user", "content": "hi", "name": "ann"}]},
     {"model": "helpdesk", "messages": [USER], "stop": ["x", 1]},
+    {"model": "helpdesk", "messages": [USER], "stream": None},
 ]
 
 
@@ -59,6 +60,7 @@ def test_a_plain_body_reads_as_the_validator_reads_it(body: dict[str, Any]) -> N
 def test_anything_unusual_is_left_to_the_full_route(body: Any) -> None:
     assert _plain_body(json.dumps(body).encode()) is None
     assert _plain_body(b"{not json") is None
+    assert _plain_body(b'{"model": "helpdesk", "messages": ' + b"[" * 100_000 + b"]" * 100_000 + b"}") is None
 
 
 def test_the_validator_refuses_what_the_fast_path_refuses_to_judge() -> None:
@@ -107,3 +109,22 @@ def test_errors_on_the_fast_path_are_openais(api: ApiServer, fake: FakeOpenAI) -
     assert hot.status_code == 400
     assert hot.json()["error"]["param"] == "temperature"
     assert fake.chat_requests() == []  # none of them reached the upstream
+
+
+def test_bodies_no_database_can_hold_are_refused_on_both_paths(api: ApiServer, fake: FakeOpenAI) -> None:
+    """json.loads takes UTF-16 and UTF-8 carrying encoded surrogates; neither may reach the
+    upstream, the ledger or the database. And a body nested past the parser's depth is a 400."""
+    url = f"{api.v1}/chat/completions"
+    headers = {**api.headers(), "content-type": "application/json"}
+    plain = {"model": "helpdesk", "messages": [{"role": "user", "content": "hi"}]}
+    surrogate = b'{"model": "helpdesk", "messages": [{"role": "user", "content": "hi \xed\xa0\x80"}]}'
+    utf16 = json.dumps({**plain, "messages": [{"role": "system", "content": "a\u0000"}, USER]}).encode("utf-16-le")
+    for body in (surrogate, utf16, json.dumps({**plain, "user": "u1"}).encode("utf-16")):
+        reply = httpx.post(url, content=body, headers=headers)
+        assert reply.status_code == 400, reply.text
+        assert reply.json()["error"]["type"] == "invalid_request_error"
+    deep = b'{"model": "helpdesk", "messages": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    assert httpx.post(url, content=deep, headers=headers).status_code == 400
+    null_stream = httpx.post(url, json={**plain, "stream": None}, headers=api.headers())
+    assert null_stream.status_code == 400
+    assert fake.chat_requests() == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import openai
@@ -270,6 +271,29 @@ async def test_moderation_runs_beside_the_model_and_routes_self_harm(
     assert moderation.conversation_id == chat.conversation_id == result.conversation_id
     seen = [r.path for r in fake.requests]
     assert "/v1/moderations" in seen
+
+
+async def test_a_client_leaving_while_moderation_runs_leaves_the_call_settled(
+    cli_env: dict, fake: FakeOpenAI, load_runtime
+) -> None:
+    """The reply came back whole and was billed; the client left while the moderation beside it
+    was still running: the call is settled there and then, not left pending for a restart."""
+    runtime = load_runtime()
+    fake.moderation_delay = 2.0
+    fake.script(Reply(text="Self-care is usually reasonable; see a clinician if it gets worse."))
+    turn = asyncio.create_task(runtime.engine().turn(TurnRequest(bot="medical", message="I have a runny nose")))
+    for _ in range(300):
+        if fake.chat_requests():
+            break
+        await asyncio.sleep(0.01)
+    await asyncio.sleep(0.3)  # the reply read; the moderation still running
+    turn.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await turn
+    with runtime.database.session() as session:
+        chat = [c for c in session.exec(select(Call)).all() if c.model == "gpt-4o-mini"]
+    assert [c.status for c in chat] == ["aborted"]
+    assert chat[0].completion_tokens > 0
 
 
 async def test_without_a_flag_the_model_reply_stands_and_the_moderation_is_ledgered(
