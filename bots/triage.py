@@ -224,6 +224,8 @@ class Triage:
         }
         # Calendar years that make a sentence history: Gregorian ("in 2019") and Solar Hijri ("سال ۱۳۹۸").
         self._years = [tuple(data["framing"][k]) for k in ("years", "jalali_years") if k in data["framing"]]
+        short = data["framing"]["jalali_short_years"]
+        self._year_words, self._short_years = frozenset(short["after"]), tuple(short["range"])
         # A cue of these can itself be negated ("no history of", "حالش خوب نیست"); a question's cannot.
         self._negatable_frames = {n for n, cues in data["framing"]["frames"].items() if cues.get("negatable", True)}
         self._default_frames = [n for n, cues in data["framing"]["frames"].items() if not cues.get("opt_in")]
@@ -504,6 +506,7 @@ class Triage:
             analysis.matches.setdefault(concept, []).append(Match(concept, s, e, tokens[s].sentence, False))
             if concept == self._age["concept"]:  # "born 5 weeks ago" is an age, not history
                 spans.append((s, e + 1))
+        low_short, high_short = self._short_years
         years = {
             i
             for i, t in enumerate(tokens)
@@ -512,7 +515,7 @@ class Triage:
             and (
                 any(low <= t.number <= high for low, high in self._years)
                 # "سال ۹۸", "sale 98": a Solar Hijri year written short
-                or (i > 0 and tokens[i - 1].surface in ("سال", "sal", "sale") and 60 <= t.number <= 99)
+                or (i > 0 and tokens[i - 1].surface in self._year_words and low_short <= t.number <= high_short)
             )
         }
         cued: dict[str, set[int]] = {}
@@ -686,16 +689,17 @@ class Triage:
         return None
 
     @staticmethod
-    def _life_event(analysis: _Analysis) -> bool:
+    def _explained(analysis: _Analysis) -> bool:
         """The rules read a life event in the text (a trip, a move, a wedding), or a song, a game
         or a story told: farewells, things given away and dark words are explained, which an
         n-gram model cannot tell."""
         return any(frames & EXPLAINED for frames in analysis.framed.values())
 
-    def _second_opinion(self, text: str, hit: Hit | None, *, life_event: bool = False) -> Hit | None:
+    def _second_opinion(self, text: str, hit: Hit | None, *, explained: bool = False) -> Hit | None:
         """The model's word on the rules' verdict: add a confident miss, drop a very unlikely hit.
-        In a message the rules read as a life event, the self-harm head alone adds nothing (the
-        emergency head still may): "flying tomorrow, said goodbye to everyone" is no crisis."""
+        In a message the rules read as explained (a life event, a song, a story), the self-harm
+        head alone adds nothing (the emergency head still may): "flying tomorrow, said goodbye
+        to everyone" is no crisis."""
         if self.model is None:
             return hit
         emergency, self_harm = self.model.scores(text)
@@ -704,7 +708,7 @@ class Triage:
             short = len(text.split()) <= self.model.veto_max_words
             vetoed = short and hit.id not in self.model.never_vetoed and emergency < self.model.veto
             return None if vetoed else hit
-        adds = emergency >= self.model.add if life_event else self.model.adds(emergency, self_harm)
+        adds = emergency >= self.model.add if explained else self.model.adds(emergency, self_harm)
         return self._learned_hit(self_harm) if adds else None
 
     def _learned_hit(self, self_harm: float) -> Hit:
@@ -721,7 +725,7 @@ class Triage:
         """The emergency in one message, or None."""
         analysis = self.analyse([text])
         judged = self._judge(analysis)
-        return self._second_opinion(text, judged[0] if judged else None, life_event=self._life_event(analysis))
+        return self._second_opinion(text, judged[0] if judged else None, explained=self._explained(analysis))
 
     def check_conversation(self, turns: Sequence[str], *, window: int = 3) -> Hit | None:
         """The emergency in the latest user turn, or in the last ``window`` user turns read
@@ -744,7 +748,7 @@ class Triage:
         # The model reads the turns together too, when the latest one tips them over (the earlier
         # turns were no emergency, to the rules or to the model).
         emergency, self_harm = self.model.scores("\n".join(recent))
-        if self._life_event(self.analyse(recent)) and emergency < self.model.add:
+        if self._explained(self.analyse(recent)) and emergency < self.model.add:
             return None
         if not self.model.adds(emergency, self_harm) or self._judge(self.analyse(recent[:-1])) is not None:
             return None
