@@ -149,6 +149,7 @@ class PreparedTurn:
     source: str = "production"
     limits: RateLimits | None = None
     key_id: str | None = None
+    prompt_tokens: int = 0  # the request's prompt, counted once when it is built
 
 
 class Engine:
@@ -325,8 +326,9 @@ class Engine:
             max_output_tokens=min(wanted, cap) if wanted and cap else (wanted or cap),
             sampling=tuple(sampling.items()),
         )
+        plan.prompt_tokens = tokenizer.count_messages(messages)  # type: ignore[arg-type]
         if request.limits is not None:
-            rate_limits.refuse_oversized(request.limits, tokenizer.count_messages(messages))  # type: ignore[arg-type]
+            rate_limits.refuse_oversized(request.limits, plan.prompt_tokens)
         plan.request = chat
         plan.price = self.provider.own_price(served) or profile.price(config, self.prices)
         return plan
@@ -356,7 +358,7 @@ class Engine:
         the bot's budget in the same locked transaction (the checks that run there)."""
         assert plan.request is not None
         assert plan.price is not None
-        prompt = plan.tokenizer.count_messages(plan.request.messages)  # type: ignore[arg-type]
+        prompt = plan.prompt_tokens
         worst = Usage(prompt_tokens=prompt, completion_tokens=plan.request.max_output_tokens or WORST_CASE_OUTPUT)
         call = CallRow(
             created_at=utcnow(),  # given, not defaulted: pydantic inspects a default factory per call
@@ -404,7 +406,7 @@ class Engine:
     def _estimate(self, plan: PreparedTurn, partial: str) -> Usage:
         assert plan.request is not None
         return Usage(
-            prompt_tokens=plan.tokenizer.count_messages(plan.request.messages),  # type: ignore[arg-type]
+            prompt_tokens=plan.prompt_tokens,
             completion_tokens=plan.tokenizer.count(partial),
         )
 

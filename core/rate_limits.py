@@ -49,7 +49,6 @@ def check(session: Session, limits: RateLimits, prompt_tokens: int = 0, now: dat
     turn of ``prompt_tokens`` would pass a limit."""
     now = now or utcnow()
     since = now - WINDOW
-    refuse_oversized(limits, prompt_tokens)
     tpm = limits.tokens_per_minute
     mine = select(
         func.count(),

@@ -91,7 +91,7 @@ def get_encoding(name: str) -> tiktoken.Encoding:
     return tiktoken.Encoding(name, pat_str=spec.pattern, mergeable_ranks=ranks, special_tokens=dict(spec.special))
 
 
-# Token counts of texts that recur every turn (roles, a bot's system text), by encoding.
+# Token counts of the roles, by encoding.
 _CONSTANT_COUNTS: dict[tuple[str, str], int] = {}
 
 
@@ -114,10 +114,10 @@ class Tokenizer:
 
     def count_message(self, message: Mapping[str, str]) -> int:
         tokens = TOKENS_PER_MESSAGE
-        # a role, and a bot's system text, come back every turn: counted once (4 encodes a turn)
-        constant = message.get("role") == "system"
+        # a role comes back in every message: counted once (the system text is not: a bot's
+        # context for the turn, catalog facts or a client's instructions, is joined into it)
         for key, value in message.items():
-            tokens += self._count_constant(value) if constant or key == "role" else self.count(value)
+            tokens += self._count_constant(value) if key == "role" else self.count(value)
             if key == "name":
                 tokens += TOKENS_PER_NAME
         return tokens
@@ -126,8 +126,6 @@ class Tokenizer:
         key = (self.encoding_name, text)
         counted = _CONSTANT_COUNTS.get(key)
         if counted is None:
-            if len(_CONSTANT_COUNTS) >= 1024:  # bounded: bots' instructions and roles are few
-                _CONSTANT_COUNTS.clear()
             counted = _CONSTANT_COUNTS[key] = self.count(text)
         return counted
 
