@@ -10,6 +10,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api.problems import ApiProblem
 from core import keys
+from core.db import Database
 from core.ledger import ApiKey
 from core.rate_limits import RateLimits
 
@@ -17,15 +18,20 @@ _bearer = HTTPBearer(auto_error=False, description="An API key: `domainbots keys
 _CHALLENGE = {"WWW-Authenticate": "Bearer"}
 
 
+async def find_key(database: Database, secret: str) -> ApiKey | None:
+    """The key a secret names, if it is valid: from the second-long cache, or read off the event loop."""
+    cached, key = keys.cached(database, secret)
+    if not cached:
+        key = await asyncio.to_thread(keys.verify, database, secret)
+    return key
+
+
 # Async on purpose: a verified key is remembered for a second (core.keys), so this is a dict
 # lookup nearly always; as a sync dependency it would cost a thread hop on every request.
 async def _verified(request: Request, credentials: HTTPAuthorizationCredentials | None) -> ApiKey:
     if credentials is None:
         raise ApiProblem(401, "no API key: send `Authorization: Bearer <key>`", _CHALLENGE)
-    database = request.app.state.runtime.database
-    cached, key = keys.cached(database, credentials.credentials)
-    if not cached:  # a database read: off the event loop
-        key = await asyncio.to_thread(keys.verify, database, credentials.credentials)
+    key = await find_key(request.app.state.runtime.database, credentials.credentials)
     if key is None:
         raise ApiProblem(401, "this API key is not valid or has been revoked", _CHALLENGE)
     return key

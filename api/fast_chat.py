@@ -16,24 +16,24 @@ that makes them, and /docs still describes the route.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, get_args
 
 from fastapi import FastAPI
 from fastapi.security.utils import get_authorization_scheme_param
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import metrics
+from api.auth import find_key
+from api.http_middleware import replay
 from api.hygiene import is_utf8, problem_in
 from api.limits import MAX_BODY_BYTES
 from api.problems import openai_domain_error, problem
 from api.request_ids import request_id_for
-from api.routes.openai_compat import Role, completion_reply, turn_request
-from core import keys
+from api.routes.openai_compat import SAMPLING, CompletionBody, Role, completion_reply, turn_request
 from core.engine import Engine
 from core.errors import DomainbotsError
 from core.ledger import ApiKey
@@ -41,15 +41,20 @@ from core.ledger import ApiKey
 log = logging.getLogger("domainbots.api")
 
 PATH = "/v1/chat/completions"
-_ROLES = frozenset(("system", "developer", "user", "assistant", "tool", "function"))
-# Numeric settings a plain body may carry, with CompletionBody's bounds.
-_NUMBERS: dict[str, tuple[float, float]] = {
-    "temperature": (0, 2),
-    "top_p": (0, 1),
-    "presence_penalty": (-2, 2),
-    "frequency_penalty": (-2, 2),
-}
-_COUNTS: dict[str, int | None] = {"max_tokens": 1, "max_completion_tokens": 1, "seed": None}
+_ROLES: frozenset[Role] = frozenset(get_args(Role))
+
+
+def _bounds(name: str) -> tuple[float | None, float | None]:
+    """A CompletionBody field's ge and le, read from the model: the two readings cannot drift."""
+    metadata = CompletionBody.model_fields[name].metadata
+    low = next((m.ge for m in metadata if hasattr(m, "ge")), None)
+    high = next((m.le for m in metadata if hasattr(m, "le")), None)
+    return low, high
+
+
+# Numeric settings a plain body may carry (floats, then integers), within CompletionBody's bounds.
+_NUMBERS = {name: _bounds(name) for name in ("temperature", "top_p", "presence_penalty", "frequency_penalty")}
+_COUNTS = {name: _bounds(name)[0] for name in ("max_tokens", "max_completion_tokens", "seed")}
 
 
 class FastApp(FastAPI):
@@ -93,13 +98,13 @@ class FastChat:
             message = await receive()
             received.append(message)
             if message["type"] != "http.request":
-                await self.app(scope, _replay(received, receive), send)
+                await self.app(scope, replay(received, receive), send)
                 return
             chunks.append(message.get("body", b""))
             size += len(chunks[-1])
             more = bool(message.get("more_body"))
             if size > MAX_BODY_BYTES:  # the body limit answers it
-                await self.app(scope, _replay(received, receive), send)
+                await self.app(scope, replay(received, receive), send)
                 return
         body = b"".join(chunks)
         key = await self._key(scope, headers)
@@ -107,7 +112,7 @@ class FastChat:
         parsed = _plain_body(body) if plain else None
         conversation_id = headers.get(b"x-conversation-id")
         if parsed is None or key is None or (conversation_id is not None and len(conversation_id) > 64):
-            await self.app(scope, _replay(received, receive), send)
+            await self.app(scope, replay(received, receive), send)
             return
         # the last X-Request-Id, as the request-id middleware reads it on the full route
         given = next((value for name, value in reversed(scope["headers"]) if name == b"x-request-id"), b"")
@@ -128,14 +133,10 @@ class FastChat:
         scheme, credentials = get_authorization_scheme_param(headers.get(b"authorization", b"").decode("latin-1"))
         if scheme.lower() != "bearer" or not credentials:
             return None
-        database = scope["app"].state.runtime.database
-        cached, key = keys.cached(database, credentials)
-        if not cached:  # a database read: off the event loop
-            try:
-                key = await asyncio.to_thread(keys.verify, database, credentials)
-            except Exception:  # the full stack reads it again, and answers a failure from its one place
-                return None
-        return key
+        try:
+            return await find_key(scope["app"].state.runtime.database, credentials)
+        except Exception:  # the full stack reads it again, and answers a failure from its one place
+            return None
 
     async def _answer(
         self,
@@ -194,18 +195,6 @@ def _is_json(content_type: bytes | None) -> bool:
     return media == b"application/json"
 
 
-def _replay(received: list[Message], receive: Receive) -> Receive:
-    """``receive`` as if nothing had been read from it yet."""
-    queue = list(received)
-
-    async def replay() -> Message:
-        if queue:
-            return queue.pop(0)
-        return await receive()
-
-    return replay
-
-
 def _plain_body(body: bytes) -> PlainBody | None:
     """The body as CompletionBody would read it, when it is plainly valid: the fields the model declares, of
     exactly their types and within their bounds; None for anything the validator should judge."""
@@ -231,7 +220,11 @@ def _plain_body(body: bytes) -> PlainBody | None:
                 return None
         elif name in _NUMBERS:
             low, high = _NUMBERS[name]
-            if type(value) not in (int, float) or not (low <= value <= high):
+            if (
+                type(value) not in (int, float)
+                or (low is not None and value < low)
+                or (high is not None and value > high)
+            ):
                 return None
             value = float(value)  # as the validator reads a float field: 1 goes upstream as 1.0
         elif name in _COUNTS:
@@ -287,5 +280,4 @@ class PlainBody:
         return None  # n, tools, response_format... are never in a plain body
 
     def sampling(self) -> tuple[tuple[str, Any], ...]:
-        names = ("temperature", "top_p", "stop", "seed", "presence_penalty", "frequency_penalty")
-        return tuple((name, getattr(self, name)) for name in names if getattr(self, name) is not None)
+        return tuple((name, getattr(self, name)) for name in SAMPLING if getattr(self, name) is not None)

@@ -3,7 +3,7 @@ buffers streams and costs a task per request), looking at HTTP requests only."""
 
 from __future__ import annotations
 
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
 class HttpMiddleware:
@@ -20,3 +20,16 @@ class HttpMiddleware:
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         raise NotImplementedError
+
+
+def replay(received: list[Message], receive: Receive) -> Receive:
+    """``receive`` as if the messages already read from it had not been: a layer that read the
+    body to look at it hands the request on whole."""
+    queue = list(received)
+
+    async def replayed() -> Message:
+        if queue:
+            return queue.pop(0)
+        return await receive()
+
+    return replayed

@@ -13,9 +13,9 @@ import json
 import re
 from urllib.parse import unquote
 
-from starlette.types import Message, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 
-from api.http_middleware import HttpMiddleware
+from api.http_middleware import HttpMiddleware, replay
 from api.problems import speaks_openai
 
 _NUL = re.compile(rb"\\u0000")
@@ -65,56 +65,34 @@ class TextHygieneMiddleware(HttpMiddleware):
         while more:
             message = await receive()
             if message["type"] != "http.request":
-                await self.app(scope, _replay([], message, receive), send)
+                await self.app(scope, replay([message], receive), send)
                 return
             chunks.append(message.get("body", b""))
             more = bool(message.get("more_body"))
         body = b"".join(chunks)
         if not is_utf8(body):
-            await _refuse_encoding(send, openai=speaks_openai(scope.get("path", "")))
+            await _answer(send, 400, "Bad Request", NOT_UTF8, "invalid_json", speaks_openai(scope.get("path", "")))
             return
         found = problem_in(body)
         if found is not None:
             await _refuse(send, "the request body", found, openai=speaks_openai(scope.get("path", "")))
             return
-        await self.app(scope, _replay([body], None, receive), send)
-
-
-def _replay(bodies: list[bytes], first: Message | None, receive: Receive) -> Receive:
-    queue: list[Message] = [{"type": "http.request", "body": b, "more_body": False} for b in bodies]
-    if first is not None:
-        queue.insert(0, first)
-
-    async def replay() -> Message:
-        if queue:
-            return queue.pop(0)
-        return await receive()
-
-    return replay
-
-
-async def _refuse_encoding(send: Send, openai: bool) -> None:
-    if openai:
-        error = {"message": NOT_UTF8, "type": "invalid_request_error", "param": None, "code": "invalid_json"}
-        await _send(send, 400, json.dumps({"error": error}).encode(), b"application/json")
-        return
-    problem = {"type": "about:blank", "title": "Bad Request", "status": 400, "detail": NOT_UTF8,
-               "error": {"message": NOT_UTF8, "type": "invalid_request_error", "code": "invalid_json"}}  # fmt: skip
-    await _send(send, 400, json.dumps(problem).encode(), b"application/problem+json")
+        await self.app(scope, replay([{"type": "http.request", "body": body, "more_body": False}], receive), send)
 
 
 async def _refuse(send: Send, where: str, what: str, openai: bool = False) -> None:
     detail = f"{where} contains {what}, which cannot be stored; remove it and send the request again"
+    await _answer(send, 422, "Unprocessable Content", detail, "invalid_text", openai)
+
+
+async def _answer(send: Send, status: int, title: str, detail: str, code: str, openai: bool) -> None:
+    error = {"message": detail, "type": "invalid_request_error", "code": code}
     if openai:  # OpenAI's protocol: a 400 with its error object
-        await _send(send, 400, json.dumps(
-            {"error": {"message": detail, "type": "invalid_request_error", "param": None, "code": "invalid_text"}}
-        ).encode(), b"application/json")  # fmt: skip
+        body = json.dumps({"error": {**error, "param": None}}).encode()
+        await _send(send, 400, body, b"application/json")
         return
-    body = json.dumps(
-        {"type": "about:blank", "title": "Unprocessable Content", "status": 422, "detail": detail,
-         "error": {"message": detail, "type": "invalid_request_error", "code": "invalid_text"}}
-    ).encode()  # fmt: skip
-    await _send(send, 422, body, b"application/problem+json")
+    problem = {"type": "about:blank", "title": title, "status": status, "detail": detail, "error": error}
+    await _send(send, status, json.dumps(problem).encode(), b"application/problem+json")
 
 
 async def _send(send: Send, status: int, body: bytes, media_type: bytes) -> None:

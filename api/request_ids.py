@@ -23,9 +23,7 @@ def request_id_for(incoming: bytes) -> str:
 
 class RequestIdMiddleware(HttpMiddleware):
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
-        request_id = scope.get("state", {}).get("request_id") or request_id_for(
-            dict(scope.get("headers") or []).get(b"x-request-id", b"")
-        )
+        request_id = request_id_for(dict(scope.get("headers") or []).get(b"x-request-id", b""))
         scope.setdefault("state", {})["request_id"] = request_id
 
         async def with_id(message: Message) -> None:

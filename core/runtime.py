@@ -81,9 +81,9 @@ class Runtime:
             writer_on_loop=self._writer_on_loop(),
         )
 
-    def _writer_on_loop(self) -> bool:
+    def _writer_on_loop(self) -> bool | None:
         mode = self.settings.ledger_writer
-        return self.database.is_sqlite if mode == "auto" else mode == "loop"
+        return None if mode == "auto" else mode == "loop"  # auto: the writer's own default
 
     async def aclose(self) -> None:
         if self._provider is not None:

@@ -60,6 +60,10 @@ class StreamOptions(BaseModel):
     include_usage: bool = False
 
 
+# The sampling settings a bot passes on to the model, in the order they are sent.
+SAMPLING = ("temperature", "top_p", "stop", "seed", "presence_penalty", "frequency_penalty")
+
+
 class CompletionBody(BaseModel):
     """OpenAI's chat completion request. Sampling settings are passed on (`max_tokens` up to
     the profile's cap); what a bot cannot do (`n` > 1, `tools`, a `response_format` other
@@ -95,8 +99,7 @@ class CompletionBody(BaseModel):
         return None
 
     def sampling(self) -> tuple[tuple[str, Any], ...]:
-        names = ("temperature", "top_p", "stop", "seed", "presence_penalty", "frequency_penalty")
-        return tuple((name, getattr(self, name)) for name in names if getattr(self, name) is not None)
+        return tuple((name, getattr(self, name)) for name in SAMPLING if getattr(self, name) is not None)
 
 
 class BodyMessage(Protocol):
