@@ -193,13 +193,20 @@ class Engine:
     def _strategy_state(self, profile: Profile) -> StrategyState:
         """The bot's strategy state, read at most every STATE_TTL seconds per process: a switch
         through any worker is served by every worker within that (a second at most)."""
-        now = time.monotonic()
         cached = self._states.get(profile.name)
-        if cached is not None and cached[0] > now:
+        if cached is not None and cached[0] > time.monotonic():
             return cached[1]
+        return self._read_state(profile)
+
+    def _read_state(self, profile: Profile) -> StrategyState:
+        """Read the state and keep it, unless a switch through this process came meanwhile
+        (forget_strategy runs on a route's thread): then the read is served but not kept."""
+        generation = self._generations.get(profile.name, 0)
         with self.database.session() as session:
             state = strategies.current(session, profile)
-        self._states[profile.name] = (now + STATE_TTL, state)
+        with self._states_lock:
+            if self._generations.get(profile.name, 0) == generation:
+                self._states[profile.name] = (time.monotonic() + STATE_TTL, state)
         return state
 
     def _validate(self, profile: Profile, message: str) -> None:
@@ -641,14 +648,9 @@ class Engine:
         if profile.name in self._refreshing:
             return
         self._refreshing.add(profile.name)
-        generation = self._generations.get(profile.name, 0)
 
         def read() -> None:
-            with self.database.session() as session:
-                state = strategies.current(session, profile)
-            with self._states_lock:  # forget_strategy() runs on a route's thread
-                if self._generations.get(profile.name, 0) == generation:  # no switch through here meanwhile
-                    self._states[profile.name] = (time.monotonic() + STATE_TTL, state)
+            self._read_state(profile)
 
         def done(future: asyncio.Future[None]) -> None:
             self._refreshing.discard(profile.name)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 import time
 from decimal import Decimal
 from pathlib import Path
@@ -240,7 +241,9 @@ async def test_switching_changes_new_conversations_only(runtime: Runtime, fake: 
     assert fake.chat_requests()[1]["model"] == "ft:gpt-4o-mini-2024-07-18:acme:helpdesk:abc123"
 
 
-async def test_the_strategy_state_is_read_again_ahead_of_its_expiry(runtime: Runtime, fake: FakeOpenAI) -> None:
+async def test_the_strategy_state_is_read_again_ahead_of_its_expiry(
+    runtime: Runtime, fake: FakeOpenAI, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Turns near the state's expiry keep to the loop while one background read renews it; a
     switch through this process meanwhile is not overwritten by that read."""
     engine = runtime.engine()
@@ -257,12 +260,30 @@ async def test_the_strategy_state_is_read_again_ahead_of_its_expiry(runtime: Run
             break
         await asyncio.sleep(0.01)
     assert engine._states["helpdesk"][0] > near + STATE_TTL / 2  # renewed for another STATE_TTL
-    # a read ahead that ends after a switch through this process is dropped
+    # a read ahead that ends after a switch through this process is dropped: the read is held
+    # until the switch is done, so it returns the state from before it
+    read_started, release = threading.Event(), threading.Event()
+    real = strategies.current
+
+    def held(session, profile):  # type: ignore[no-untyped-def]
+        found = real(session, profile)
+        read_started.set()
+        release.wait(5)
+        return found
+
+    monkeypatch.setattr(strategies, "current", held)
     engine._states["helpdesk"] = (time.monotonic() + 0.07, state)
     engine._reads_database(request)
+    assert await asyncio.to_thread(read_started.wait, 5)
+    monkeypatch.setattr(strategies, "current", real)
     with runtime.database.session() as session:
         strategies.switch(session, runtime.profiles.get("helpdesk"), strategy="finetuned", rollout=None, actor="t")
     engine.forget_strategy("helpdesk")
+    release.set()
+    for _ in range(100):
+        if not engine._refreshing:
+            break
+        await asyncio.sleep(0.01)
     after = await engine.turn(TurnRequest(bot="helpdesk", message="hi"))
     assert after.strategy == "finetuned"
 
