@@ -35,7 +35,6 @@ from bots import catalog as catalog_module  # noqa: E402
 from bots.catalog import Catalog  # noqa: E402
 from bots.farsi_retail import FarsiRetailBot  # noqa: E402
 from bots.price_guard import PriceGuard  # noqa: E402
-from bots.toman import format_toman  # noqa: E402
 from core.hooks import Turn  # noqa: E402
 from core.language import detect, persian  # noqa: E402
 from core.profiles import Profile, parse_profile  # noqa: E402
@@ -102,8 +101,10 @@ CARELESS = {
 
 
 def answered(bot: FarsiRetailBot, profile: Profile, row: dict[str, Any]) -> tuple[bool, str]:
-    """A price question through prepare() and finish() with each careless reply."""
-    for template in CARELESS["fa"] + CARELESS["en"]:
+    """A price question through prepare() and finish() with each careless reply, in the language
+    the bot tells the model to answer in."""
+
+    def prepared() -> Turn:
         turn = Turn(
             profile=profile,
             strategy="prompt",
@@ -115,17 +116,18 @@ def answered(bot: FarsiRetailBot, profile: Profile, row: dict[str, Any]) -> tupl
             language=detect(row["text"]),
         )
         bot.prepare(turn)
-        language = turn.notes["language"]
-        if (language == "fa") != (template in CARELESS["fa"]):
-            continue  # the model answers in the language it was told
-        first = bot.catalog.by_sku(row["skus"][0])
-        assert first is not None
-        wrong = bot.prices.format(first.price_toman * 10, language).split(" ")[0]
-        text = bot.finish(turn, template.format(wrong=wrong))
+        return turn
+
+    language = prepared().notes["language"]
+    first = bot.catalog.by_sku(row["skus"][0])
+    assert first is not None
+    wrong = bot.prices.format(first.price_toman * 10, language).split(" ")[0]
+    for template in CARELESS["fa" if language == "fa" else "en"]:
+        text = bot.finish(prepared(), template.format(wrong=wrong))
         for sku in row["skus"]:
             product = bot.catalog.by_sku(sku)
             assert product is not None
-            if format_toman(product.price_toman, language).casefold() not in text.casefold() or wrong in text:
+            if bot.prices.format(product.price_toman, language).casefold() not in text.casefold() or wrong in text:
                 return False, text
     return True, ""
 

@@ -153,7 +153,12 @@ def main() -> None:
     sh_floor = max(
         (t for t in SH_FLOORS if (sh_only & (oof < t) & emergency).sum() <= 0.001 * emergency.sum()), default=0.0
     )
-    flagged = (hit & ~(vetoable & (oof < veto))) | (oof >= add) | ((oof_sh >= add_sh) & (oof >= sh_floor))
+
+    def flagged_at(veto: float, add: float, add_sh: float) -> np.ndarray:
+        """Rules with the model, as TriageModel.adds and the veto read the out-of-writer scores."""
+        return (hit & ~(vetoable & (oof < veto))) | (oof >= add) | ((oof_sh >= add_sh) & (oof >= sh_floor))
+
+    flagged = flagged_at(veto, add, add_sh)
     print(
         f"{len(rows)} rows; add >= {add:.2f}, self-harm add >= {add_sh:.2f} (emergency >= {sh_floor:.2f}), "
         f"veto < {veto:.2f} (out-of-writer)"
@@ -177,7 +182,7 @@ def main() -> None:
         add = round(add + 0.01, 2)
     while add_sh < 1.0 and (lookalike_sh >= add_sh).any():
         add_sh = round(add_sh + 0.01, 2)
-    flagged = (hit & ~(vetoable & (oof < veto))) | (oof >= add) | ((oof_sh >= add_sh) & (oof >= sh_floor))
+    flagged = flagged_at(veto, add, add_sh)
     print(f"held back by the regression phrases: add >= {add:.2f}, self-harm add >= {add_sh:.2f}, veto < {veto:.2f}")
     crisis = y_sh == 1
     print(f"  self-harm recall {flagged[crisis].mean():.1%} ({(~flagged & crisis).sum()} missed of {crisis.sum()})")

@@ -18,7 +18,6 @@ scripts/train_triage_classifier.py; docs/evaluation.md has the figures.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -35,14 +34,9 @@ from bots.triage import Triage  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "scripts"))
 # one featurizing and one rules verdict for training and for this experiment
-from train_triage_classifier import matrix, rules_verdict  # noqa: E402
+from train_triage_classifier import load, matrix, rules_verdict  # noqa: E402
 
-BITS = 18
 DEV = ROOT / "tests" / "data" / "triage_dev.jsonl"
-
-
-def load(path: Path) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
 def texts_of(row: dict[str, Any]) -> list[str]:
