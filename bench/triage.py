@@ -40,22 +40,40 @@ def load(split: str) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
-def judge(triage: Triage, row: dict[str, Any]) -> str | None:
-    if "turns" in row:
-        turns = row["turns"]
-        hit = None
-        for k in range(1, len(turns) + 1):  # turn by turn, as a conversation runs
-            hit = triage.check_conversation(turns[:k]) or hit
-        return hit.id if hit else None
-    hit = triage.check(row["text"])
-    return hit.id if hit else None
+def judge_turns(triage: Triage, turns: list[str]) -> list[str | None]:
+    """The decision after each user turn, as a conversation runs."""
+    hits = (triage.check_conversation(turns[:k]) for k in range(1, len(turns) + 1))
+    return [hit.id if hit else None for hit in hits]
+
+
+def judge(triage: Triage, row: dict[str, Any]) -> tuple[str | None, int]:
+    """The routing that counts for the row's label, and how many turns labeled none were routed
+    after an emergency turn (a later turn that takes back an earlier alarm should not route)."""
+    if "turns" not in row:
+        hit = triage.check(row["text"])
+        return (hit.id if hit else None), 0
+    decisions = judge_turns(triage, row["turns"])
+    labels = row.get("turn_labels") or [row["label"]] * len(decisions)
+    last = max((k for k, label in enumerate(labels) if label == "emergency"), default=len(labels) - 1)
+    got = next((got for got in decisions[: last + 1] if got), None)  # an early route still routes
+    if row["label"] != "emergency":
+        return got, 0
+    first = labels.index("emergency")
+    return got, sum(1 for got, label in zip(decisions[first:], labels[first:], strict=True) if got and label == "none")
+
+
+def _first_emergency(row: dict[str, Any]) -> int:
+    labels = row.get("turn_labels", [])
+    return labels.index("emergency") if "emergency" in labels else len(labels)
 
 
 def evaluate(triage: Triage, rows: list[dict[str, Any]]) -> dict[str, Any]:
     cells: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0, 0, 0])  # em, caught, benign, alarms
-    misses, alarms, wrong_category = [], [], []
+    misses, alarms, wrong_category, turn_alarms = [], [], [], []
     for row in rows:
-        got = judge(triage, row)
+        got, routed_benign_turns = judge(triage, row)
+        if routed_benign_turns:
+            turn_alarms.append(row)
         kind = "multi_turn" if "turns" in row else row["category"]
         for key in ((kind, row["lang"]), (kind, "*"), ("*", row["lang"]), ("*", "*")):
             cell = cells[key]
@@ -71,11 +89,18 @@ def evaluate(triage: Triage, rows: list[dict[str, Any]]) -> dict[str, Any]:
             wrong_category.append((row, got))
         elif row["label"] != "emergency" and got is not None:
             alarms.append((row, got))
-    return {"cells": cells, "misses": misses, "alarms": alarms, "wrong_category": wrong_category}
+    return {
+        "cells": cells,
+        "misses": misses,
+        "alarms": alarms,
+        "wrong_category": wrong_category,
+        "turn_alarms": turn_alarms,
+        "take_backs": sum(1 for r in rows if "none" in r.get("turn_labels", [])[_first_emergency(r) :]),
+    }
 
 
 def timing(triage: Triage, rows: list[dict[str, Any]]) -> dict[str, float]:
-    texts = [row["text"] for row in rows if "text" in row]
+    texts = [row["text"] for row in rows if "text" in row] or [t for row in rows for t in row["turns"]]
     triage.check("warm up")
     samples = []
     for _ in range(5):
@@ -119,7 +144,14 @@ def report(split: str, result: dict[str, Any], times: dict[str, float], show_mis
         f"time per message median {times['median_ms']:.3f} ms, p95 {times['p95_ms']:.3f} ms "
         f"(mean {times['mean_chars']:.0f} chars); 100,000 chars: {times['ms_100k_chars']:.0f} ms"
     )
+    if result["take_backs"]:
+        print(
+            f"conversations whose emergency a later turn takes back: {result['take_backs']}, "
+            f"routed again after it: {len(result['turn_alarms'])}"
+        )
     if show_misses:
+        for row in result["turn_alarms"]:
+            print(f"  AGAIN {row['id']:7} {row['category']:20} {row['turns']}")
         for row in result["misses"]:
             print(f"  MISS  {row['id']:7} {row['category']:20} {row.get('text') or row.get('turns')}")
         for row, got in result["alarms"]:

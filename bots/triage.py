@@ -151,7 +151,9 @@ def _shipped_data() -> dict[str, Any]:
 LEARNED = ("emergency", "an emergency the learned second opinion reads (no rule matched)")
 # The framing under which the model's self-harm head alone adds nothing (a trip, a move).
 LIFE_EVENT = "life_event"
+CLOSED_STORY = "closed_story"  # the frame of a dated story that ended well (see _close_stories)
 COVER_STORY = "cover_story"  # the concept of a life event told to others as a cover
+CueIndex = dict[str, list[tuple[str, ...]]]  # cues (their folded words) by their first word
 # Framings that explain self-harm's words away for the learned second opinion's self-harm head.
 EXPLAINED = frozenset((LIFE_EVENT, "media", "character", "fiction"))
 
@@ -175,6 +177,7 @@ class Triage:
         self._sh_read: dict[str, frozenset[str]] = {}  # a word's readings, once computed
         self._words: dict[str, set[str]] = {lang: set() for lang in LANGS}
         self._negation = {lang: set(words) for lang, words in data["negation"]["cues"].items()}
+        self._absent_after = frozenset(data["negation"]["absent_after"])
         self._negative_verb = {
             lang: re.compile("|".join(f"(?:{p})" for p in patterns))
             for lang, patterns in data["negation"]["verbs"].items()
@@ -231,6 +234,9 @@ class Triage:
         self._default_frames = [n for n, cues in data["framing"]["frames"].items() if not cues.get("opt_in")]
         self._urgent = self._compile_cue_set(data["framing"]["urgent"])
         self._closing = self._compile_cue_set(data["closing"])
+        self._again = frozenset(data["closing_reopened"])
+        self._taken_back = self._compile_cue_set(data["taken_back"]["cues"])
+        self._never_taken_back = frozenset(data["taken_back"]["never"])
         self._now = self._compile_cue_set(data["framing"]["now"])
         self._count = data["numbers"]["count"]
         self._units = re.compile("|".join(self._count["units"]))
@@ -282,15 +288,16 @@ class Triage:
         )
 
     @staticmethod
-    def _compile_cue_set(cues: dict[str, list[str]]) -> list[tuple[str, ...]]:
-        """Cues are grammar (time, mood, genre), matched on spelling-folded words, not stems."""
-        out = []
+    def _compile_cue_set(cues: dict[str, list[str]]) -> CueIndex:
+        """Cues are grammar (time, mood, genre), matched on spelling-folded words, not stems;
+        indexed by their first word (a scan looks up each word of the text once)."""
+        index: CueIndex = {}
         for lang_cues in cues.values():
             for cue in map(str, lang_cues):
                 keys = tuple(words.cue_key(t) for t in words.tokenize(cue))
                 if keys:
-                    out.append(keys)
-        return out
+                    index.setdefault(keys[0], []).append(keys)
+        return index
 
     @classmethod
     @cache
@@ -407,29 +414,41 @@ class Triage:
     def _scan_cues(
         self,
         tokens: list[words.Token],
-        cues: list[tuple[str, ...]],
+        cues: CueIndex,
         in_term: list[bool],
         spans: Sequence[tuple[int, int]] = (),
         *,
         negatable: bool = True,
+        keys: list[str] | None = None,
     ) -> set[int]:
         """Sentences holding a cue. A cue that is itself negated does not count
-        ("no history of seizures", "sabeghe nadasht")."""
-        first: dict[str, list[tuple[str, ...]]] = {}
-        for cue in cues:
-            first.setdefault(cue[0], []).append(cue)
+        ("no history of seizures", "sabeghe nadasht"). ``keys``: the tokens' cue keys, when
+        the caller scans them for several cue sets."""
         where: set[int] = set()
-        keys = [words.cue_key(t) for t in tokens]
+        keys = keys if keys is not None else [words.cue_key(t) for t in tokens]
         for i, key in enumerate(keys):
-            for cue in first.get(key, ()):
-                n = len(cue)
-                if tuple(keys[i : i + n]) != cue or tokens[i + n - 1].sentence != tokens[i].sentence:
+            for cue in cues.get(key, ()):
+                end = self._cue_end(tokens, keys, i, cue)
+                if end is None:
                     continue
-                if any(s <= i and i + n <= e and e - s > n for s, e in spans):
+                if any(s <= i and end <= e and e - s > end - i for s, e in spans):
                     continue  # a cue inside a longer lexicon term is part of it ("age man nabasham")
-                if not (negatable and self._negated(tokens, i, i + n, in_term)):
+                if not (negatable and self._negated(tokens, i, end, in_term)):
                     where.add(i)
         return where
+
+    def _cue_end(self, tokens: list[words.Token], keys: list[str], i: int, cue: tuple[str, ...]) -> int | None:
+        """Where ``cue`` ends when it starts at token i: its words in order, in one sentence, with
+        up to two filler words between them as in a term ("coughed it all out", "fine now")."""
+        j, sentence = i + 1, tokens[i].sentence
+        for want in cue[1:]:
+            skipped = 0
+            while j < len(tokens) and skipped < 2 and keys[j] != want and self._is(tokens[j], self._fillers):
+                j, skipped = j + 1, skipped + 1
+            if j >= len(tokens) or keys[j] != want or tokens[j].sentence != sentence:
+                return None
+            j += 1
+        return j
 
     @staticmethod
     def _widen(tokens: list[words.Token], where: set[int], scope: str) -> set[tuple[str, int]]:
@@ -469,6 +488,9 @@ class Triage:
             if not (in_term[i] or self._is(token, self._transparent)):
                 break
             i, steps = i - 1, steps + 1
+        # Right after: a word that says the concept is absent ("seizure-free", "pain free").
+        if end < len(tokens) and tokens[end].sentence == sentence and tokens[end].surface in self._absent_after:
+            return True
         if not forward:
             return False
         # After: the verb the concept attaches to, past fillers and coordinated concepts only.
@@ -519,15 +541,18 @@ class Triage:
             )
         }
         cued: dict[str, set[int]] = {}
+        cue_keys = [words.cue_key(t) for t in tokens]
         for name, (cues, scope) in self._frames.items():
             negatable = name in self._negatable_frames
-            cued[name] = self._scan_cues(tokens, cues, in_term, spans, negatable=negatable)
+            cued[name] = self._scan_cues(tokens, cues, in_term, spans, negatable=negatable, keys=cue_keys)
             cued[name] |= years if name == "history" else set()
             for unit in self._widen(tokens, cued[name], scope):
                 analysis.framed.setdefault(unit, set()).add(name)
-        analysis.urgent = {tokens[i].sentence for i in self._scan_cues(tokens, self._urgent, in_term)}
-        analysis.now = {(tokens[i].sentence, tokens[i].clause) for i in self._scan_cues(tokens, self._now, in_term)}
-        cued["closing"] = self._scan_cues(tokens, self._closing, in_term, spans)
+        urgent = self._scan_cues(tokens, self._urgent, in_term, keys=cue_keys)
+        analysis.urgent = {tokens[i].sentence for i in urgent}
+        now = self._scan_cues(tokens, self._now, in_term, keys=cue_keys)
+        analysis.now = {(tokens[i].sentence, tokens[i].clause) for i in now}
+        cued["closing"] = self._scan_cues(tokens, self._closing, in_term, spans, keys=cue_keys)
         self._close_stories(tokens, cued, analysis)
         self._drop_cover_stories(tokens, analysis)
         for matches in analysis.matches.values():
@@ -543,8 +568,7 @@ class Triage:
             if LIFE_EVENT in frames and unit[0] == "turn" and unit[1] in covered:
                 frames.discard(LIFE_EVENT)
 
-    @staticmethod
-    def _close_stories(tokens: list[words.Token], cued: dict[str, set[int]], analysis: _Analysis) -> None:
+    def _close_stories(self, tokens: list[words.Token], cued: dict[str, set[int]], analysis: _Analysis) -> None:
         """A turn that dates what it tells (history) and then says it ended well (a closing cue:
         "recovered", "the CT was clear") is a story: its sentences from the first date to the
         last closing cue are history, but one that speaks of now. What comes after the story
@@ -555,8 +579,13 @@ class Triage:
             closing = [tokens[i].sentence for i in cued.get("closing", ()) if tokens[i].turn == turn]
             if not closing or max(closing) < min(dated):
                 continue
+            # Closed only if nothing after it in the turn speaks of now or of it coming back
+            # ("...recovered. Now I want to do it again"): then it is history alone.
+            after = [t for t in tokens if t.turn == turn and t.sentence > max(closing)]
+            reopened = any(t.sentence in now_sentences or t.surface in self._again for t in after)
+            frames = ("history",) if reopened else ("history", CLOSED_STORY)
             for sentence in set(range(min(dated), max(closing) + 1)) - now_sentences:
-                analysis.framed.setdefault(("sentence", sentence), set()).add("history")
+                analysis.framed.setdefault(("sentence", sentence), set()).update(frames)
 
     def _numbers(self, tokens: list[words.Token]) -> list[tuple[str, int, int]]:
         """Counts ("took 30 pills", "۲۰ تا قرص") and young ages ("6 week old", "۴۰ روزه")."""
@@ -727,6 +756,26 @@ class Triage:
         judged = self._judge(analysis)
         return self._second_opinion(text, judged[0] if judged else None, explained=self._explained(analysis))
 
+    def _says_taken_back(self, text: str) -> bool:
+        tokens = words.tokenize_turns([text], self._breaks)
+        return bool(self._scan_cues(tokens, self._taken_back, [False] * len(tokens)))
+
+    def _takes_back(self, recent: Sequence[str]) -> bool:
+        """The latest turn takes back the alarm the earlier turns raised: they were routed, it
+        says so ("false alarm", "found them, none missing", "the doctor said it's Bell's palsy")
+        and it is no emergency on its own but the same one explained. Never for a crisis or a
+        category the model never vetoes (someone not breathing), and the earlier routing stands:
+        only a second one is spared."""
+        if not self._says_taken_back(recent[-1]):
+            return False
+        earlier = self._judge(self.analyse(recent[:-1]))
+        if earlier is None or earlier[0].crisis or earlier[0].id in self._never_taken_back:
+            return False
+        alone = self.check(recent[-1])
+        # what the latest turn shows alone is the same emergency explained, or the n-grams of the
+        # alarm's words ("counted them, none missing") read by the model where no rule holds
+        return alone is None or alone.id == earlier[0].id or self._judge(self.analyse([recent[-1]])) is None
+
     def check_conversation(self, turns: Sequence[str], *, window: int = 3) -> Hit | None:
         """The emergency in the latest user turn, or in the last ``window`` user turns read
         together when the latest one adds to them (a symptom in one turn, its companion in
@@ -734,6 +783,8 @@ class Triage:
         the latest turn still carries it."""
         recent = [t for t in turns if t.strip()][-window:]
         if not recent:
+            return None
+        if len(recent) > 1 and self._takes_back(recent):
             return None
         if len(recent) > 1:
             analysis = self.analyse(recent)
@@ -746,7 +797,10 @@ class Triage:
         if hit is not None or self.model is None or len(recent) == 1:
             return hit
         # The model reads the turns together too, when the latest one tips them over (the earlier
-        # turns were no emergency, to the rules or to the model).
+        # turns were no emergency, to the rules or to the model), but not when it takes them back
+        # ("found them, none missing": the words of the alarm, which the n-grams still read).
+        if self._says_taken_back(recent[-1]):
+            return None
         emergency, self_harm = self.model.scores("\n".join(recent))
         if self._explained(self.analyse(recent)) and emergency < self.model.add:
             return None

@@ -89,7 +89,9 @@ _FA_SUFFIXES = (
     "هایشان هایمان هایتان هاشون هامون هاتون هایم هایت هایش های ها ترین تر شون مون تون"
     " شان مان تان یم ید ند ام ات اش ای م ت ش ی ه و ا"
 ).split()
-_FI_SUFFIXES = "hashun hamun haye hash ham ha eshun emun esh ash am em at et emo amo o ro i e a".split()
+_FI_SUFFIXES = (
+    "hashun hamun haye hash ham ha eshun emun etun shun mun tun esh ash am em at et emo amo o ro i e a"
+).split()
 _NUMBER_WORDS = {
     **dict.fromkeys(["one", "a", "an", "yek", "ye", "یک", "یه"], 1),
     **dict.fromkeys(["two", "do", "دو"], 2),
@@ -120,15 +122,22 @@ class Token:
     number: float | None = None
 
 
-# Finglish writes some letters as digits: 3 for ein (ma3ni, 3ofunat), 2 for hamze, 7 for he.
-_FINGLISH_DIGIT = re.compile(r"(?<=[a-z])[237](?=[a-z])|(?<![\w.])[23](?=[a-z]{2})")
+# Finglish writes some letters as digits and signs: 3 for ein (ma3ni, 3ofunat), 2 for hamze,
+# 7 for he (7amele), 8 for ghaf (8orse, 8alb), $ for shin ($adid). A digit before a unit or a
+# clock word stays a number ("8am", "8ish", "2ta", "3sal"): 7 and 8 open a word only before a
+# vowel and two more letters.
+_FINGLISH_DIGIT = re.compile(
+    r"(?<=[a-z])[2378](?=[a-z])|(?<![\w.])[23](?=[a-z]{2})|(?<![\w.])[78](?=[aeiou][a-z]{2})(?!ish\b)"
+    r"|(?<![\w$])\$(?=[a-z]{2})"
+)
+_FINGLISH_LETTER = {"7": "h", "8": "gh", "$": "sh"}
 
 
 def fold(text: str) -> str:
     """Lower case, one spelling for each letter and digit, contractions expanded."""
     text = text.translate(_FOLD).lower()
-    if any(d in text for d in "237"):
-        text = _FINGLISH_DIGIT.sub(lambda m: "h" if m.group() == "7" else "", text)
+    if any(d in text for d in "2378$"):
+        text = _FINGLISH_DIGIT.sub(lambda m: _FINGLISH_LETTER.get(m.group(), ""), text)
     if "'" in text or "nt" in text or "nn" in text or "tt" in text or "im" in text or "wont" in text or "ur" in text:
         for pattern, repl in _CONTRACTIONS:
             text = pattern.sub(repl, text)
