@@ -7,7 +7,10 @@ The sets in tests/data/triage_{dev,test}.jsonl were written by helpers who never
 the rules (their brief: tests/data/briefs/triage_writer.md). The rules are tuned on
 dev only; test is reported untouched. A hit counts as recall when it is an emergency
 of any category (routing is what matters; the category is reported too). Two-turn
-conversations are judged the way the bot judges them: the last turns together.
+conversations are judged the way the bot judges them: the last turns together, after each
+turn. A conversation with ``turn_labels`` (the right decision after each turn) is caught
+when it is routed by its last emergency turn; one whose later turn takes the alarm back
+(["emergency", "none"]) is reported apart: how many were routed again after it.
 Time: median and p95 per message over the split, and one 100,000-character message
 to show the cost is linear. By default the shipped triage is measured: the rules with
 the learned second opinion (bots/triage_model.py); --rules-only measures the rules alone

@@ -139,6 +139,7 @@ class _Analysis:
     framed: dict[tuple[str, int], set[str]] = field(default_factory=dict)
     now: set[tuple[int, int]] = field(default_factory=set)  # (sentence, clause) saying "now"
     urgent: set[int] = field(default_factory=set)  # sentences with an urgency cue
+    parts: list[int] = field(default_factory=list)  # each token's part of its sentence (see _parts)
 
 
 @cache
@@ -177,7 +178,8 @@ class Triage:
         self._sh_read: dict[str, frozenset[str]] = {}  # a word's readings, once computed
         self._words: dict[str, set[str]] = {lang: set() for lang in LANGS}
         self._negation = {lang: set(words) for lang, words in data["negation"]["cues"].items()}
-        self._absent_after = frozenset(data["negation"]["absent_after"])
+        self._absent_after = {lang: set(w) for lang, w in data["negation"]["absent_after"].items()}
+        self._copula = {lang: set(w) for lang, w in data["negation"]["copula"].items()}
         self._negative_verb = {
             lang: re.compile("|".join(f"(?:{p})" for p in patterns))
             for lang, patterns in data["negation"]["verbs"].items()
@@ -250,6 +252,7 @@ class Triage:
             for unit in self._age["units"].values()
         ]
         self._breaks = frozenset(w for lang in data["scope_breaks"].values() for w in lang)
+        self._contrast = frozenset(w for lang in data["contrast"].values() for w in lang)
         self.categories = [self._category(cid, spec) for cid, spec in data["categories"].items()]
 
     def _expand(self, item: str) -> frozenset[str]:
@@ -451,10 +454,28 @@ class Triage:
         return j
 
     @staticmethod
-    def _widen(tokens: list[words.Token], where: set[int], scope: str) -> set[tuple[str, int]]:
-        """The units (clauses, sentences or turns) that cues at these token positions frame."""
-        attr = {"clause": "clause", "sentence": "sentence", "turn": "turn"}[scope]
-        return {(attr, getattr(tokens[i], attr)) for i in where}
+    def _widen(tokens: list[words.Token], where: set[int], scope: str, parts: list[int]) -> set[tuple[str, int]]:
+        """The units (clauses, sentences or turns) that cues at these token positions frame. A
+        sentence is framed up to the contrast after its cue: "my speech is fine but my face is
+        drooping" frames the first part only, "I choked but I'm fine now" both."""
+        if scope == "sentence":
+            first: dict[int, int] = {}  # a sentence's first part (parts are numbered in order)
+            for k, token in enumerate(tokens):
+                first.setdefault(token.sentence, parts[k])
+            last: dict[int, int] = {}  # the last part a cue of the sentence frames
+            for i in where:
+                last[tokens[i].sentence] = max(last.get(tokens[i].sentence, -1), parts[i])
+            return {("part", p) for sentence, end in last.items() for p in range(first[sentence], end + 1)}
+        return {(scope, getattr(tokens[i], scope)) for i in where}
+
+    def _parts(self, tokens: list[words.Token]) -> list[int]:
+        """Each token's part: its sentence cut at a contrast word ("but", "ولی", "vali")."""
+        parts, part = [], -1
+        for k, token in enumerate(tokens):
+            if k == 0 or token.sentence != tokens[k - 1].sentence or token.surface in self._contrast:
+                part += 1
+            parts.append(part)
+        return parts
 
     @staticmethod
     def _is(token: words.Token, lists: dict[str, set[str]]) -> bool:
@@ -488,9 +509,15 @@ class Triage:
             if not (in_term[i] or self._is(token, self._transparent)):
                 break
             i, steps = i - 1, steps + 1
-        # Right after: a word that says the concept is absent ("seizure-free", "pain free").
-        if end < len(tokens) and tokens[end].sentence == sentence and tokens[end].surface in self._absent_after:
-            return True
+        # Right after, past a copula or "also": a word that says the concept is absent or as it
+        # should be ("seizure-free", "my speech is fine", "حرف زدنم هم خوبه").
+        i = end
+        while i < len(tokens) and i - end < 3 and tokens[i].clause == tokens[end - 1].clause:
+            if self._is(tokens[i], self._absent_after):
+                return True
+            if not self._is(tokens[i], self._copula):
+                break
+            i += 1
         if not forward:
             return False
         # After: the verb the concept attaches to, past fillers and coordinated concepts only.
@@ -542,11 +569,12 @@ class Triage:
         }
         cued: dict[str, set[int]] = {}
         cue_keys = [words.cue_key(t) for t in tokens]
+        analysis.parts = self._parts(tokens)
         for name, (cues, scope) in self._frames.items():
             negatable = name in self._negatable_frames
             cued[name] = self._scan_cues(tokens, cues, in_term, spans, negatable=negatable, keys=cue_keys)
             cued[name] |= years if name == "history" else set()
-            for unit in self._widen(tokens, cued[name], scope):
+            for unit in self._widen(tokens, cued[name], scope, analysis.parts):
                 analysis.framed.setdefault(unit, set()).add(name)
         urgent = self._scan_cues(tokens, self._urgent, in_term, keys=cue_keys)
         analysis.urgent = {tokens[i].sentence for i in urgent}
@@ -634,7 +662,12 @@ class Triage:
                 frames = set().union(
                     *(
                         analysis.framed.get(unit, ())
-                        for unit in (("clause", token.clause), ("sentence", token.sentence), ("turn", token.turn))
+                        for unit in (
+                            ("clause", token.clause),
+                            ("sentence", token.sentence),
+                            ("part", analysis.parts[m.start]),
+                            ("turn", token.turn),
+                        )
                     )
                 )
                 # "now" keeps a match in its own clause or the next one ("he is not breathing now").
