@@ -49,34 +49,48 @@ def judge_turns(triage: Triage, turns: list[str]) -> list[str | None]:
     return [hit.id if hit else None for hit in hits]
 
 
-def judge(triage: Triage, row: dict[str, Any]) -> tuple[str | None, int]:
-    """The routing that counts for the row's label, and how many turns labeled none were routed
-    after an emergency turn (a later turn that takes back an earlier alarm should not route)."""
+def turn_labels(row: dict[str, Any]) -> list[str]:
+    """The right decision after each turn: the writer's, or the row's label for every turn."""
+    labels = row.get("turn_labels") or []
+    if len(labels) != len(row["turns"]) or (row["label"] == "emergency") != ("emergency" in labels):
+        return [row["label"]] * len(row["turns"])
+    return list(labels)
+
+
+def judge(triage: Triage, row: dict[str, Any]) -> tuple[str | None, int, int]:
+    """The routing that counts for the row's label; how many turns labeled none were routed
+    after an emergency turn (a later turn that takes back an alarm should not route); and how
+    many before the first one (an early alarm: it still routes the user, so the conversation
+    counts as caught, but it is reported)."""
     if "turns" not in row:
         hit = triage.check(row["text"])
-        return (hit.id if hit else None), 0
+        return (hit.id if hit else None), 0, 0
     decisions = judge_turns(triage, row["turns"])
-    labels = row.get("turn_labels") or [row["label"]] * len(decisions)
-    last = max((k for k, label in enumerate(labels) if label == "emergency"), default=len(labels) - 1)
-    got = next((got for got in decisions[: last + 1] if got), None)  # an early route still routes
+    labels = turn_labels(row)
     if row["label"] != "emergency":
-        return got, 0
+        return next((got for got in decisions if got), None), 0, 0
     first = labels.index("emergency")
-    return got, sum(1 for got, label in zip(decisions[first:], labels[first:], strict=True) if got and label == "none")
+    last = max(k for k, label in enumerate(labels) if label == "emergency")
+    got = next((got for got in decisions[: last + 1] if got), None)
+    again = sum(1 for got, label in zip(decisions[first:], labels[first:], strict=True) if got and label == "none")
+    early = sum(1 for got in decisions[:first] if got)
+    return got, again, early
 
 
-def _first_emergency(row: dict[str, Any]) -> int:
-    labels = row.get("turn_labels", [])
-    return labels.index("emergency") if "emergency" in labels else len(labels)
+def _takes_back(row: dict[str, Any]) -> bool:
+    labels = turn_labels(row) if "turns" in row else []
+    return "emergency" in labels and "none" in labels[labels.index("emergency") :]
 
 
 def evaluate(triage: Triage, rows: list[dict[str, Any]]) -> dict[str, Any]:
     cells: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0, 0, 0])  # em, caught, benign, alarms
-    misses, alarms, wrong_category, turn_alarms = [], [], [], []
+    misses, alarms, wrong_category, turn_alarms, early = [], [], [], [], []
     for row in rows:
-        got, routed_benign_turns = judge(triage, row)
-        if routed_benign_turns:
+        got, routed_again, routed_early = judge(triage, row)
+        if routed_again:
             turn_alarms.append(row)
+        if routed_early:
+            early.append(row)
         kind = "multi_turn" if "turns" in row else row["category"]
         for key in ((kind, row["lang"]), (kind, "*"), ("*", row["lang"]), ("*", "*")):
             cell = cells[key]
@@ -98,7 +112,8 @@ def evaluate(triage: Triage, rows: list[dict[str, Any]]) -> dict[str, Any]:
         "alarms": alarms,
         "wrong_category": wrong_category,
         "turn_alarms": turn_alarms,
-        "take_backs": sum(1 for r in rows if "none" in r.get("turn_labels", [])[_first_emergency(r) :]),
+        "take_backs": sum(1 for r in rows if _takes_back(r)),
+        "early": early,
     }
 
 
@@ -152,9 +167,13 @@ def report(split: str, result: dict[str, Any], times: dict[str, float], show_mis
             f"conversations whose emergency a later turn takes back: {result['take_backs']}, "
             f"routed again after it: {len(result['turn_alarms'])}"
         )
+    if result["early"]:
+        print(f"emergency conversations routed on a turn before the emergency was complete: {len(result['early'])}")
     if show_misses:
         for row in result["turn_alarms"]:
             print(f"  AGAIN {row['id']:7} {row['category']:20} {row['turns']}")
+        for row in result["early"]:
+            print(f"  EARLY {row['id']:7} {row['category']:20} {row['turns']}")
         for row in result["misses"]:
             print(f"  MISS  {row['id']:7} {row['category']:20} {row.get('text') or row.get('turns')}")
         for row, got in result["alarms"]:

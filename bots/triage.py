@@ -514,7 +514,8 @@ class Triage:
         i = end
         while i < len(tokens) and i - end < 3 and tokens[i].clause == tokens[end - 1].clause:
             if self._is(tokens[i], self._absent_after):
-                return True
+                # ... unless a negative verb follows it: "normal nist" is "not normal"
+                return not (i + 1 < len(tokens) and self._negative(tokens[i + 1]))
             if not self._is(tokens[i], self._copula):
                 break
             i += 1
@@ -609,11 +610,16 @@ class Triage:
                 continue
             # Closed only if nothing after it in the turn speaks of now or of it coming back
             # ("...recovered. Now I want to do it again"): then it is history alone.
-            after = [t for t in tokens if t.turn == turn and t.sentence > max(closing)]
+            end = max(closing)
+            after = [t for t in tokens if t.turn == turn and t.sentence > end]
             reopened = any(t.sentence in now_sentences or t.surface in self._again for t in after)
-            frames = ("history",) if reopened else ("history", CLOSED_STORY)
-            for sentence in set(range(min(dated), max(closing) + 1)) - now_sentences:
-                analysis.framed.setdefault(("sentence", sentence), set()).update(frames)
+            for sentence in set(range(min(dated), end + 1)) - now_sentences:
+                analysis.framed.setdefault(("sentence", sentence), set()).add("history")
+            # a crisis word is lowered only where the story dates or closes itself: "In 2020 I cut
+            # myself. I want to kill myself. I was discharged" keeps its middle sentence
+            if not reopened:
+                for sentence in (set(dated) | set(closing)) - now_sentences:
+                    analysis.framed.setdefault(("sentence", sentence), set()).add(CLOSED_STORY)
 
     def _numbers(self, tokens: list[words.Token]) -> list[tuple[str, int, int]]:
         """Counts ("took 30 pills", "۲۰ تا قرص") and young ages ("6 week old", "۴۰ روزه")."""
@@ -719,8 +725,7 @@ class Triage:
             return None
         anchors, others = slots[0], slots[1:]
         if rule.unless:
-            # an explanation holds even where a frame lowers it ("diagnosed with Bell's palsy last week")
-            spoilt = {m.sentence for c in rule.unless for m in analysis.matches.get(c, ())}
+            spoilt = {m.sentence for m in self._live(analysis, rule.unless, category)}
             anchors = [a for a in anchors if a.sentence not in spoilt]
         for anchor in anchors:
             chosen = [anchor]
@@ -796,8 +801,8 @@ class Triage:
 
     def _takes_back(self, recent: Sequence[str]) -> bool:
         """The latest turn takes back the alarm the earlier turns raised: they were routed, it
-        says so ("false alarm", "found them, none missing", "the doctor said it's Bell's palsy")
-        and it is no emergency on its own but the same one explained. Never for a crisis or a
+        says so ("false alarm", "found them, none missing") and it is no emergency on its own
+        (a turn that says the emergency again is routed: "thank god, she is still seizing"). Never for a crisis or a
         category the model never vetoes (someone not breathing), and the earlier routing stands:
         only a second one is spared."""
         if not self._says_taken_back(recent[-1]):
@@ -805,10 +810,9 @@ class Triage:
         earlier = self._judge(self.analyse(recent[:-1]))
         if earlier is None or earlier[0].crisis or earlier[0].id in self._never_taken_back:
             return False
-        alone = self.check(recent[-1])
-        # what the latest turn shows alone is the same emergency explained, or the n-grams of the
-        # alarm's words ("counted them, none missing") read by the model where no rule holds
-        return alone is None or alone.id == earlier[0].id or self._judge(self.analyse([recent[-1]])) is None
+        # the latest turn is no emergency on its own, or only to the model, whose n-grams still
+        # read the alarm's words ("counted them, none missing") where no rule holds
+        return self.check(recent[-1]) is None or self._judge(self.analyse([recent[-1]])) is None
 
     def check_conversation(self, turns: Sequence[str], *, window: int = 3) -> Hit | None:
         """The emergency in the latest user turn, or in the last ``window`` user turns read

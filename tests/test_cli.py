@@ -256,9 +256,7 @@ def test_costs_takes_json_like_every_command(cli_env: dict, fake: FakeOpenAI) ->
     assert doc["total_usd"] == json.loads(run("costs", "--format", "json").stdout)["total_usd"]
 
 
-def test_the_default_database_is_one_place_and_dotenv_is_read(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_the_default_database_is_one_place_and_dotenv_is_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from core.settings import Settings
 
     monkeypatch.delenv("DOMAINBOTS_DATABASE_URL", raising=False)

@@ -366,3 +366,35 @@ def test_finglish_digits_and_signs_read_as_letters() -> None:
     assert words.fold("$adid") == "shadid"
     # a digit before a unit or a clock word stays a number
     assert words.fold("at 8am, 8ish, $20") == "at 8am, 8ish, $20"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("when I saw him he was not breathing", "not_breathing"),
+        ("my dad collapsed from exhaustion and is unconscious", "unconscious"),
+        ("In 2020 I cut myself. I want to kill myself. I was discharged and doing well.", "self_harm"),
+        ("yehu harf zadanesh normal nist va dastesh bi hes shode", "stroke"),
+        ("could this be bells palsy, his face is drooping and his left arm is weak", "stroke"),
+        ("my baby can't breathe, stuffy nose, and he is struggling to breathe", "breathing"),
+        ("my 3 year old swallowed my sleeping pills, I counted them all and 10 are gone", "poisoning"),
+    ],
+)
+def test_what_the_second_reading_of_the_fourth_round_found(text: str, expected: str) -> None:
+    """An explanation never voids a sign said beside it: a figure of speech needs joy or
+    excitement, a story lowers only the sentences that date or close it, "normal nist" is not
+    normal, a question about a mimic is no diagnosis, "counted them" is no "none missing"."""
+    hit = Triage.rules_only().check(text)
+    assert hit is not None
+    assert hit.id == expected
+
+
+@pytest.mark.parametrize(
+    "turns",
+    [
+        ["my daughter is having a seizure", "she is still seizing, it has been 6 minutes, thank god you answered"],
+        ["my dad's face is drooping on one side", "turns out he can't lift his right arm either, speech slurred"],
+    ],
+)
+def test_a_turn_that_says_the_emergency_again_is_not_a_take_back(turns: list[str]) -> None:
+    assert Triage.shipped().check_conversation(turns) is not None
