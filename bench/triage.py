@@ -10,7 +10,8 @@ of any category (routing is what matters; the category is reported too). Two-tur
 conversations are judged the way the bot judges them: the last turns together, after each
 turn. A conversation with ``turn_labels`` (the right decision after each turn) is caught
 when it is routed by its last emergency turn; one whose later turn takes the alarm back
-(["emergency", "none"]) is reported apart: how many were routed again after it.
+(["emergency", "none"]) is reported apart: how many were routed again after it; so is an
+emergency conversation routed on a turn before its emergency was complete (it still routes).
 Time: median and p95 per message over the split, and one 100,000-character message
 to show the cost is linear. By default the shipped triage is measured: the rules with
 the learned second opinion (bots/triage_model.py); --rules-only measures the rules alone

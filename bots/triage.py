@@ -327,7 +327,7 @@ class Triage:
         term around it decides)."""
         key = token.keys.get(lang)
         if key is None:
-            return frozenset()  # "was" is no Finglish "vas"
+            return frozenset()
         if key in self._words[lang]:
             return frozenset((key,))
         near = self._fuzzy.nearest(lang, token.surface)
@@ -800,19 +800,21 @@ class Triage:
         return bool(self._scan_cues(tokens, self._taken_back, [False] * len(tokens)))
 
     def _takes_back(self, recent: Sequence[str]) -> bool:
-        """The latest turn takes back the alarm the earlier turns raised: they were routed, it
-        says so ("false alarm", "found them, none missing") and it is no emergency on its own
-        (a turn that says the emergency again is routed: "thank god, she is still seizing"). Never for a crisis or a
-        category the model never vetoes (someone not breathing), and the earlier routing stands:
-        only a second one is spared."""
-        if not self._says_taken_back(recent[-1]):
-            return False
+        """The latest turn, which says it takes back an alarm, takes back the one the earlier turns
+        raised: they were routed, and it is no emergency on its own (a turn that says the
+        emergency again is routed: "thank god, she is still seizing"). Never for a crisis or a
+        category the model never vetoes (someone not breathing); the earlier routing stands, only
+        a second one is spared."""
         earlier = self._judge(self.analyse(recent[:-1]))
         if earlier is None or earlier[0].crisis or earlier[0].id in self._never_taken_back:
             return False
-        # the latest turn is no emergency on its own, or only to the model, whose n-grams still
-        # read the alarm's words ("counted them, none missing") where no rule holds
-        return self.check(recent[-1]) is None or self._judge(self.analyse([recent[-1]])) is None
+        # no emergency to the rules, or only to the model, whose n-grams still read the alarm's
+        # words ("counted them, none missing"), or one the model vetoes
+        analysis = self.analyse([recent[-1]])
+        judged = self._judge(analysis)
+        if judged is None:
+            return True
+        return self._second_opinion(recent[-1], judged[0], explained=self._explained(analysis)) is None
 
     def check_conversation(self, turns: Sequence[str], *, window: int = 3) -> Hit | None:
         """The emergency in the latest user turn, or in the last ``window`` user turns read
@@ -822,7 +824,8 @@ class Triage:
         recent = [t for t in turns if t.strip()][-window:]
         if not recent:
             return None
-        if len(recent) > 1 and self._takes_back(recent):
+        taken_back = len(recent) > 1 and self._says_taken_back(recent[-1])
+        if taken_back and self._takes_back(recent):
             return None
         if len(recent) > 1:
             analysis = self.analyse(recent)
@@ -837,7 +840,7 @@ class Triage:
         # The model reads the turns together too, when the latest one tips them over (the earlier
         # turns were no emergency, to the rules or to the model), but not when it takes them back
         # ("found them, none missing": the words of the alarm, which the n-grams still read).
-        if self._says_taken_back(recent[-1]):
+        if taken_back:
             return None
         emergency, self_harm = self.model.scores("\n".join(recent))
         if self._explained(self.analyse(recent)) and emergency < self.model.add:
