@@ -130,8 +130,6 @@ def fold_digits(text: str) -> str:
     return text.translate(_DIGITS)
 
 
-
-
 def chunks(text: str, size: int = MAX_NORMALIZE_CHARS) -> list[str]:
     """``text`` cut at whitespace into pieces of at most ``size`` characters (an unbroken
     run longer than that is cut where it must be); joined back they are ``text``."""

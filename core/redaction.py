@@ -37,6 +37,7 @@ _DATE = (
     r"|\d{1,2}(?:\s*ام)?\s+(?:" + _MONTHS_FA + r")(?:\s+ماه)?(?:\s+(?:سال\s+)?\d{2,4})?)"
 )
 
+
 # (kind, pattern, optional check): most specific first, so an IBAN is not read as a card,
 # nor a checksum-valid national code (which may start 00) as an international phone number.
 def _luhn_ok(text: str) -> bool:
@@ -55,9 +56,12 @@ _RULES: list[tuple[str, re.Pattern[str], Callable[[str], bool] | None]] = [
         re.compile(
             r"(?:\b(?:born(?:\s+on)?|date\s+of\s+birth|DOB|birthday)\b|تاریخ\s*(?:ی\s*)?تولد(?:\s*(?:من|م|ام))?|متولد|تولدم|زاده"
             r"|\b(?:tarikhe?\s+)?tavalod(?:am|esh)?\b|\bmotevalede?\b)"
-            r"\s*(?:is\s+|:\s*|هست\s+|در\s+|روز\s+)?" + _DATE
+            r"\s*(?:is\s+|:\s*|هست\s+|در\s+|روز\s+)?"
+            + _DATE
             # or the date first, "born" after it: "۱۲ مرداد ۱۳۷۰ به دنیا اومدم", "5 bahman 1369 be donya omadam"
-            + r"|" + _DATE + r"\s+(?:به\s*دنیا\s*(?:اومدم|آمدم|اومده|آمده|اومد|آمد)"
+            + r"|"
+            + _DATE
+            + r"\s+(?:به\s*دنیا\s*(?:اومدم|آمدم|اومده|آمده|اومد|آمد)"
             r"|(?:be\s*)?donya\s*(?:omadam|oomadam|omade|umadam)|(?:i\s+)?was\s+born)",
             re.IGNORECASE,
         ),

@@ -119,10 +119,7 @@ def costs(session: Session, group_by: GroupBy = "bot", where: CostFilter | None 
         query = query.where(Call.created_at < start_of(where.until + timedelta(days=1)))
     query = query.group_by(key).order_by(key)
     result: Any = session.exec(query)
-    rows = [
-        CostRow(key=str(k) if k is not None else "-", **_read_totals(*totals))
-        for k, *totals in result
-    ]
+    rows = [CostRow(key=str(k) if k is not None else "-", **_read_totals(*totals)) for k, *totals in result]
     return CostReport(group_by=group_by, rows=rows, total_usd=sum((r.cost_usd for r in rows), Decimal(0)))
 
 

@@ -100,7 +100,10 @@ async def test_past_the_queue_bound_requests_are_refused_not_piled_up(local_sett
     runtime = load_runtime(local_settings)  # max_queue 0: one runs, none wait
     engine = runtime.engine()
     first = asyncio.create_task(engine.turn(TurnRequest(bot="helpdesk", message="first")))
-    await asyncio.sleep(0.05)
+    # wait until the first turn holds the model (no fixed delay: a cold machine takes longer
+    # to get there), or until it has finished, which the assertion below then reports
+    while not runtime.provider.busy and not first.done():
+        await asyncio.sleep(0.001)
     with pytest.raises(ProviderBusy) as info:
         await engine.turn(TurnRequest(bot="helpdesk", message="second"))
     assert info.value.retry_after >= 1

@@ -93,9 +93,7 @@ class FineTuning:
             )
         return data
 
-    def launch(
-        self, bot: str, epochs: int | None = None, on_step: Callable[[str], None] | None = None
-    ) -> FineTuneJob:
+    def launch(self, bot: str, epochs: int | None = None, on_step: Callable[[str], None] | None = None) -> FineTuneJob:
         """Validate, upload and create the job; ``on_step`` hears each step as it starts."""
         step = on_step or (lambda _: None)
         step("validating the sets")

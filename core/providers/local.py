@@ -91,6 +91,11 @@ class _Gate:
         self._waiting = 0
         self._seconds_per_turn = 2.0  # moving average, for Retry-After
 
+    @property
+    def busy(self) -> bool:
+        """A generation holds the model."""
+        return self._lock.locked()
+
     @asynccontextmanager
     async def slot(self) -> AsyncIterator[None]:
         if self._lock.locked() and self._waiting >= self.max_waiting:
@@ -122,6 +127,11 @@ class LocalProvider:
         # llama.cpp contexts are not thread-safe: every call runs on this one thread.
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="llama")
         self._price = custom_price(model_name, rates, "local")
+
+    @property
+    def busy(self) -> bool:
+        """A generation holds the model (the next request waits, or past ``max_queue`` is refused)."""
+        return self._gate.busy
 
     @classmethod
     def load(
