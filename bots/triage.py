@@ -171,6 +171,7 @@ class Triage:
             concept: options.get("unless_inside", []) for concept, options in data.get("concept_options", {}).items()
         }
         self._fuzzy = words.FuzzyIndex()
+        self._fi_surfaces: set[str] = set()  # the Finglish lexicon's words as written
         # Finglish words of the self-harm signs by their consonants ("dge tmome", "mrc bbt hme chi",
         # "neshstm"): read that way in any message, not only one typed without vowels, since a
         # missed crisis costs more than a misread word (the signs still have to add up).
@@ -203,6 +204,8 @@ class Triage:
                     keys = tuple(t.keys[lang] for t in tokens)
                     for t in tokens:
                         self._fuzzy.add(lang, t.surface, t.keys[lang])
+                        if lang == "fi":
+                            self._fi_surfaces.add(t.surface)
                         if lang == "fi" and concept.startswith(SELF_HARM_SIGNS) and t.surface.isalpha():
                             self._sh_skeletons.setdefault(_bones(t.surface), {})[t.surface] = t.keys[lang]
                     if not keys:
@@ -235,6 +238,8 @@ class Triage:
         self._negatable_frames = {n for n, cues in data["framing"]["frames"].items() if cues.get("negatable", True)}
         self._default_frames = [n for n, cues in data["framing"]["frames"].items() if not cues.get("opt_in")]
         self._urgent = self._compile_cue_set(data["framing"]["urgent"])
+        self._sincere = self._compile_cue_set({k: v for k, v in data["framing"]["sincere"].items() if k != "drops"})
+        self._sincere_drops = frozenset(data["framing"]["sincere"]["drops"])
         self._closing = self._compile_cue_set(data["closing"])
         self._again = frozenset(data["closing_reopened"])
         self._taken_back = self._compile_cue_set(data["taken_back"]["cues"])
@@ -321,12 +326,18 @@ class Triage:
         vowel-dropped Finglish ("fever" is no "favar")."""
         return token.keys.get("en") in self._words["en"] or token.surface in self._english_common
 
+    def _english_only(self, token: words.Token) -> bool:
+        """A common English word is read as Finglish only as the Finglish lexicon spells it,
+        never through an ending, a near spelling or its consonants: "same" is no "sam" (poison),
+        "was" no "vas"; "dard", "man" and "pa" still are what the lexicon says."""
+        return words.common_english(token.surface) and token.surface not in self._fi_surfaces
+
     def _keys(self, token: words.Token, lang: str, dropped: bool = False) -> frozenset[str]:
         """The lexicon words a token may be: itself, a near spelling, or (in a message typed
         without vowels) every word with its consonants ("bkshm": bekesham or bokosham; the
         term around it decides)."""
         key = token.keys.get(lang)
-        if key is None:
+        if key is None or (lang == "fi" and self._english_only(token)):
             return frozenset()
         if key in self._words[lang]:
             return frozenset((key,))
@@ -341,7 +352,7 @@ class Triage:
         """A Finglish word of three letters or more read as the self-harm sign words with its
         consonants (two are enough: "dge" is dige, "hme" hame)."""
         surface = token.surface
-        if len(surface) < 3 or not surface.isalpha() or not surface.isascii():
+        if len(surface) < 3 or not surface.isalpha() or not surface.isascii() or self._english_only(token):
             return frozenset()
         found = self._sh_read.get(surface)
         if found is None:
@@ -581,12 +592,27 @@ class Triage:
         analysis.urgent = {tokens[i].sentence for i in urgent}
         now = self._scan_cues(tokens, self._now, in_term, keys=cue_keys)
         analysis.now = {(tokens[i].sentence, tokens[i].clause) for i in now}
+        sincere = {tokens[i].turn for i in self._scan_cues(tokens, self._sincere, in_term, keys=cue_keys)}
+        if sincere:
+            self._drop_unreal(tokens, sincere, analysis)
         cued["closing"] = self._scan_cues(tokens, self._closing, in_term, spans, keys=cue_keys)
         self._close_stories(tokens, cued, analysis)
         self._drop_cover_stories(tokens, analysis)
         for matches in analysis.matches.values():
             matches.sort(key=lambda m: m.start)
         return analysis
+
+    def _drop_unreal(self, tokens: list[words.Token], turns: set[int], analysis: _Analysis) -> None:
+        """A turn that says it means it ("asking for real, not for a story", "jedi migam") is no
+        hypothetical, story or joke, whatever words of one it holds."""
+        units = {
+            unit
+            for k, t in enumerate(tokens)
+            if t.turn in turns
+            for unit in (("clause", t.clause), ("sentence", t.sentence), ("part", analysis.parts[k]), ("turn", t.turn))
+        }
+        for unit in units & analysis.framed.keys():
+            analysis.framed[unit] -= self._sincere_drops
 
     @staticmethod
     def _drop_cover_stories(tokens: list[words.Token], analysis: _Analysis) -> None:

@@ -46,6 +46,12 @@ def _word_hashes(token: str, bits: int) -> tuple[int, ...]:
     padded = f" {token} "
     grams = [("c" + padded[i : i + n]) for n in NGRAMS for i in range(len(padded) - n + 1)]
     grams.append("w" + token)
+    if token.isascii() and token.isalpha() and len(token) >= 3:
+        # Finglish typed on a phone drops vowels and spells letters at will ("qrsa", "ghorsa",
+        # "nfsm", "nafasam"): its consonant skeleton, after the spelling fold, is one word for all
+        bones = words.skeleton(words.fi_spelling(token))
+        grams.append("s" + bones)
+        grams.extend("k" + bones[i : i + 3] for i in range(len(bones) - 2))
     return tuple(zlib.crc32(g.encode()) & mask for g in grams)
 
 

@@ -20,6 +20,7 @@ from functools import lru_cache
 
 import snowballstemmer
 from rapidfuzz.distance import OSA
+from wordfreq import zipf_frequency
 
 _FOLD = str.maketrans(
     {
@@ -127,7 +128,7 @@ class Token:
 # clock word stays a number ("8am", "8ish", "2ta", "3sal"): 7 and 8 open a word only before a
 # vowel and two more letters.
 _FINGLISH_DIGIT = re.compile(
-    r"(?<=[a-z])[2378](?=[a-z])|(?<![\w.])[23](?=[a-z]{2})|(?<![\w.])[78](?=[aeiou][a-z]{2})(?!ish\b)"
+    r"(?<=[a-z])[2378$](?=[a-z])|(?<![\w.])[23](?=[a-z]{2})|(?<![\w.])[78](?=[aeiou][a-z]{2})(?!ish\b)"
     r"|(?<![\w$])\$(?=[a-z]{2})"
 )
 _FINGLISH_LETTER = {"7": "h", "8": "gh", "$": "sh"}
@@ -144,9 +145,11 @@ def fold(text: str) -> str:
     return _REPEATS.sub(r"\1", text)
 
 
-def _strip(word: str, suffixes: Sequence[str], *, min_stem: int = 3, rounds: int = 2) -> str:
-    for _ in range(rounds):
+def _strip(word: str, suffixes: Sequence[str], *, min_stem: int = 3, rounds: int = 2, last_min: int = 1) -> str:
+    for k in range(rounds):
         for suffix in suffixes:
+            if k and len(suffix) < last_min:
+                continue
             if word.endswith(suffix) and len(word) - len(suffix) >= min_stem:
                 word = word[: -len(suffix)]
                 break
@@ -174,6 +177,16 @@ def en_key(word: str) -> str:
     return _english.stemWord(word.replace("'", ""))
 
 
+# A Latin word this frequent in English (Zipf scale: 4 is once in 100,000 words: "same",
+# "lab", "dad") is taken for English where a Finglish reading would need more than its spelling.
+COMMON_ENGLISH_ZIPF = 4.0
+
+
+@lru_cache(maxsize=65536)
+def common_english(word: str) -> bool:
+    return word.isascii() and word.isalpha() and zipf_frequency(word, "en") >= COMMON_ENGLISH_ZIPF
+
+
 @lru_cache(maxsize=65536)
 def fi_spelling(word: str) -> str:
     w = word.replace("'", "").replace("ee", "i").replace("oo", "u").replace("ou", "u")
@@ -190,7 +203,8 @@ _FI_PRONOUN = re.compile(r"(?<=[aeiu])(m|t|sh)$")  # galum (my throat), pash (hi
 @lru_cache(maxsize=65536)
 def fi_key(word: str) -> str:
     spelled = fi_spelling(word)
-    stripped = _strip(spelled, _FI_SUFFIXES)
+    # a second ending is never one vowel: "vasiat" (a will) is vasi-at, not vas (for)
+    stripped = _strip(spelled, _FI_SUFFIXES, last_min=2)
     if stripped == spelled and len(spelled) > 4:
         stripped = _FI_PRONOUN.sub("", spelled)
     # Colloquial و is typed o or u at will ("tamom" / "tamum", "miboram" / "mibouram"): the
