@@ -153,6 +153,7 @@ LEARNED = ("emergency", "an emergency the learned second opinion reads (no rule 
 # The framing under which the model's self-harm head alone adds nothing (a trip, a move).
 LIFE_EVENT = "life_event"
 CLOSED_STORY = "closed_story"  # the frame of a dated story that ended well (see _close_stories)
+SOMEONE_ELSE = "someone_else"  # the concept of a person other than the writer
 COVER_STORY = "cover_story"  # the concept of a life event told to others as a cover
 CueIndex = dict[str, list[tuple[str, ...]]]  # cues (their folded words) by their first word
 # Framings that explain self-harm's words away for the learned second opinion's self-harm head.
@@ -775,11 +776,36 @@ class Triage:
         return None
 
     def _judge(self, analysis: _Analysis) -> tuple[Hit, list[Match]] | None:
-        for category in self.categories:
+        for k, category in enumerate(self.categories):
             for rule in category.rules:
                 used = self._rule_holds(analysis, rule, category)
                 if used is not None:
-                    return Hit(category.id, category.reason, category.crisis, category.advice), used
+                    if category.crisis:
+                        return self._same_words(analysis, used, k) or (self._hit(category), used)
+                    return self._hit(category), used
+        return None
+
+    @staticmethod
+    def _hit(category: _Category) -> Hit:
+        return Hit(category.id, category.reason, category.crisis, category.advice)
+
+    def _same_words(self, analysis: _Analysis, used: list[Match], k: int) -> tuple[Hit, list[Match]] | None:
+        """A crisis read only on words another category reads too ("my dad won't wake up" is
+        someone unconscious, not a farewell): that category, whose instructions fit the person
+        in front of the writer. A crisis with words of its own stays one ("I took all my pills,
+        I won't wake up"; "I won't wake up" is the writer's own)."""
+        sentences = {m.sentence for m in used}
+        if not any(m.sentence in sentences for m in analysis.matches.get(SOMEONE_ELSE, ())):
+            return None
+        crisis = self.categories[k]
+        used = [m for rule in crisis.rules for m in (self._rule_holds(analysis, rule, crisis) or ())]
+        for category in self.categories[k + 1 :]:
+            for rule in category.rules:
+                other = self._rule_holds(analysis, rule, category)
+                if other is not None and all(
+                    any(o.start < m.end and m.start < o.end for o in other) for m in used
+                ):
+                    return self._hit(category), other
         return None
 
     @staticmethod
