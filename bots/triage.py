@@ -142,6 +142,18 @@ class _Analysis:
     parts: list[int] = field(default_factory=list)  # each token's part of its sentence (see _parts)
 
 
+def _persian_words(data: Any) -> set[str]:
+    """Every Persian word the triage data writes (terms, cues, numbers' units): never cut apart
+    as glued words ("دندونپزشکی" is a cue as written)."""
+    if isinstance(data, dict):
+        return set().union(*(_persian_words(v) for v in data.values())) if data else set()
+    if isinstance(data, list):
+        return set().union(*(_persian_words(v) for v in data)) if data else set()
+    if isinstance(data, str) and any("\u0600" <= c <= "\u06ff" for c in data):
+        return {t.surface for t in words.tokenize(data.removeprefix("1p:")) if t.lang == "fa"}
+    return set()
+
+
 @cache
 def _shipped_data() -> dict[str, Any]:
     data: dict[str, Any] = yaml.safe_load(files("bots").joinpath("data/triage.yaml").read_text(encoding="utf-8"))
@@ -173,6 +185,7 @@ class Triage:
         }
         self._fuzzy = words.FuzzyIndex()
         self._fi_surfaces: set[str] = set()  # the Finglish lexicon's words as written
+        fa_surfaces: set[str] = set()  # the Persian lexicon's words, never cut apart as glued
         # Finglish words of the self-harm signs by their consonants ("dge tmome", "mrc bbt hme chi",
         # "neshstm"): read that way in any message, not only one typed without vowels, since a
         # missed crisis costs more than a misread word (the signs still have to add up).
@@ -207,6 +220,8 @@ class Triage:
                         self._fuzzy.add(lang, t.surface, t.keys[lang])
                         if lang == "fi":
                             self._fi_surfaces.add(t.surface)
+                        elif lang == "fa":
+                            fa_surfaces.add(t.surface)
                         if lang == "fi" and concept.startswith(SELF_HARM_SIGNS) and t.surface.isalpha():
                             self._sh_skeletons.setdefault(_bones(t.surface), {})[t.surface] = t.keys[lang]
                     if not keys:
@@ -217,6 +232,7 @@ class Triage:
                     if lang in SCRAMBLED and len(keys) >= 3 and keys[0] != keys[1]:
                         self._swapped.setdefault((lang, keys[1]), []).append(entry)
                     self._words[lang].update(keys)
+        self._fa_surfaces = frozenset(fa_surfaces | _persian_words(data))
         for entry, term_tokens in pending:
             entry.negative_form = any(self._negative(t) or self._is(t, self._negation) for t in term_tokens)
             last = term_tokens[-1]
@@ -389,7 +405,15 @@ class Triage:
     def _find_terms(self, tokens: list[words.Token]) -> list[tuple[_Term, int, int]]:
         found: list[tuple[_Term, int, int]] = []
         dropped = words.drops_vowels(tokens, english=self._english)
-        keys = [{lang: self._keys(t, lang, dropped) for lang in LANGS} for t in tokens]
+        # a word with no vowel after its first letter ("dxtrm", "psrm") is read on its
+        # consonants even where the rest of the message keeps its vowels
+        keys = [
+            {
+                lang: self._keys(t, lang, dropped or (words.voweless(t.surface) and not self._english(t)))
+                for lang in LANGS
+            }
+            for t in tokens
+        ]
         # the self-harm signs' terms also read Finglish words on their consonants (other terms do not)
         sh_keys = [
             k if t.lang != "en" or self._english(t) else {**k, "fi": k["fi"] | self._sh_bones(t)}
@@ -548,7 +572,7 @@ class Triage:
         return False
 
     def analyse(self, turns: Sequence[str]) -> _Analysis:
-        tokens = words.tokenize_turns(turns, self._breaks)
+        tokens = words.tokenize_turns(turns, self._breaks, self._fa_surfaces)
         analysis = _Analysis(tokens)
         found = self._find_terms(tokens)
         in_term = [False] * len(tokens)
@@ -706,11 +730,15 @@ class Triage:
                 # "now" keeps a match in its own clause or the next one ("he is not breathing now").
                 now = (m.sentence, token.clause) in analysis.now or (m.sentence, token.clause + 1) in analysis.now
                 urgent = m.sentence in analysis.urgent or (category.kept_by_now and now)
-                lowered = bool((frames - despite) & category.frames) and not urgent
+                lowering = (frames - despite) & category.frames
+                lowered = bool(lowering) and not urgent
+                # a kept term resists only the framings it is kept against: "sometimes he stops
+                # breathing for a few seconds when he snores, which doctor?" is still a story
                 kept = (
                     category.keep_first_person
                     and m.first_person
                     and bool(frames & category.keep_against)
+                    and not lowering - category.keep_against
                     and not frames & category.lowered_always
                 )
                 if lowered and not kept:
@@ -802,9 +830,7 @@ class Triage:
         for category in self.categories[k + 1 :]:
             for rule in category.rules:
                 other = self._rule_holds(analysis, rule, category)
-                if other is not None and all(
-                    any(o.start < m.end and m.start < o.end for o in other) for m in used
-                ):
+                if other is not None and all(any(o.start < m.end and m.start < o.end for o in other) for m in used):
                     return self._hit(category), other
         return None
 
@@ -848,7 +874,7 @@ class Triage:
         return self._second_opinion(text, judged[0] if judged else None, explained=self._explained(analysis))
 
     def _says_taken_back(self, text: str) -> bool:
-        tokens = words.tokenize_turns([text], self._breaks)
+        tokens = words.tokenize_turns([text], self._breaks, self._fa_surfaces)
         return bool(self._scan_cues(tokens, self._taken_back, [False] * len(tokens)))
 
     def _takes_back(self, recent: Sequence[str]) -> bool:

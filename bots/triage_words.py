@@ -131,6 +131,7 @@ _FINGLISH_DIGIT = re.compile(
     r"(?<=[a-z])[2378$](?=[a-z])|(?<![\w.])[23](?=[a-z]{2})|(?<![\w.])[78](?=[aeiou][a-z]{2})(?!ish\b)"
     r"|(?<![\w$])\$(?=[a-z]{2})"
 )
+_INNER_HAMZA = re.compile(r"(?<=[\u0620-\u064a\u067e-\u06d3])ء(?=[\u0620-\u064a\u067e-\u06d3])")
 _FINGLISH_LETTER = {"7": "h", "8": "gh", "$": "sh"}
 
 
@@ -142,6 +143,8 @@ def fold(text: str) -> str:
     if "'" in text or "nt" in text or "nn" in text or "tt" in text or "im" in text or "wont" in text or "ur" in text:
         for pattern, repl in _CONTRACTIONS:
             text = pattern.sub(repl, text)
+    if "ء" in text:  # a hamza typed inside a word for ئ ("علاءم" is علائم, علایم)
+        text = _INNER_HAMZA.sub("ی", text)
     return _REPEATS.sub(r"\1", text)
 
 
@@ -188,6 +191,76 @@ def common_english(word: str) -> bool:
 
 
 @lru_cache(maxsize=65536)
+def _zipf_persian(word: str) -> float:
+    # the fold wrote آ as ا; wordfreq's list keeps آ ("ازمایشگاه" is آزمایشگاه)
+    frequency = zipf_frequency(word, "fa")
+    if word.startswith("ا"):
+        frequency = max(frequency, zipf_frequency("آ" + word[1:], "fa"))
+    return float(frequency)
+
+
+def _common_persian(word: str) -> bool:
+    return _zipf_persian(word) >= COMMON_PERSIAN_ZIPF
+
+
+def _persian_word(word: str) -> bool:
+    """A common Persian word, or one with one or two endings ("دستشوییش", "باردارم")."""
+    return (
+        _common_persian(word)
+        or _common_persian(fa_key(word))
+        or any(
+            _common_persian(word[: -len(end)])
+            for end in _FA_SUFFIXES
+            if word.endswith(end) and len(word) > len(end) + 2
+        )
+    )
+
+
+COMMON_PERSIAN_ZIPF = 3.0  # a piece of a glued word must be this common (once in a million words)
+GLUED_MEAN_ZIPF = 4.0  # and its pieces this common on average
+_GLUED_MAX_PIECES = 4
+
+
+@lru_cache(maxsize=65536)
+def unglue(word: str) -> tuple[str, ...]:
+    """Persian typed without spaces ("میگوخورد", "دردخیلی شدیده", "نفسنمیکشه"): a word that is
+    no Persian word, nor one with its endings off, read as the likeliest common words it is
+    made of (wordfreq's Persian list; the last may carry endings), each of three letters or more,
+    when they are common enough on average; else as written."""
+    if len(word) < 5 or not ("\u0600" <= word[0] <= "\u06ff") or _persian_word(word):
+        return (word,)
+    n = len(word)
+    # best[i]: the likeliest spelling of word[:i] (the sum of its pieces' log frequencies), its
+    # piece count, and where its last piece starts
+    best: list[tuple[float, int, int] | None] = [None] * (n + 1)
+    best[0] = (0.0, 0, 0)
+    for end in range(3, n + 1):
+        for start in range(0, end - 2):
+            before = best[start]
+            if before is None or before[1] >= _GLUED_MAX_PIECES:
+                continue
+            piece = word[start:end]
+            zipf = _zipf_persian(piece)
+            if zipf < COMMON_PERSIAN_ZIPF and end == n and len(piece) >= 3:
+                zipf = _zipf_persian(fa_key(piece)) - 0.5  # the last piece with its endings
+            if zipf < COMMON_PERSIAN_ZIPF:
+                continue
+            score = before[0] + zipf - 9.0
+            current = best[end]
+            if current is None or score > current[0]:
+                best[end] = (score, before[1] + 1, start)
+    found = best[n]
+    if found is None or found[1] < 2 or 9.0 + found[0] / found[1] < GLUED_MEAN_ZIPF:
+        return (word,)
+    pieces, end = [], n
+    while end:
+        start = best[end][2]  # type: ignore[index]
+        pieces.append(word[start:end])
+        end = start
+    return tuple(reversed(pieces))
+
+
+@lru_cache(maxsize=65536)
 def fi_spelling(word: str) -> str:
     w = word.replace("'", "").replace("ee", "i").replace("oo", "u").replace("ou", "u")
     w = w.replace("w", "v").replace("q", "gh").replace("aa", "a").replace("x", "kh")
@@ -228,10 +301,18 @@ def _number(surface: str) -> float | None:
 RUN_ON_CLAUSE = 16
 
 
-def tokenize(text: str, *, turn: int = 0, first_sentence: int = 0, breaks: frozenset[str] = frozenset()) -> list[Token]:
+def tokenize(
+    text: str,
+    *,
+    turn: int = 0,
+    first_sentence: int = 0,
+    breaks: frozenset[str] = frozenset(),
+    known: frozenset[str] | None = None,
+) -> list[Token]:
     """Words with their sentence and clause. A clause ends at a comma, before a word in
     ``breaks`` ("but", "now", اما، الان) and after RUN_ON_CLAUSE words: negation and history
-    stay inside one."""
+    stay inside one. With ``known`` (a message's words, not a lexicon's), a Persian word
+    typed glued to the next is cut apart (`unglue`), unless it is one of ``known``."""
     text = fold(unicodedata.normalize("NFKC", text))
     tokens: list[Token] = []
     sentence = first_sentence
@@ -242,7 +323,10 @@ def tokenize(text: str, *, turn: int = 0, first_sentence: int = 0, breaks: froze
         for piece in _CLAUSE_END.split(part):
             clause += 1
             length = 0
-            for word in _TOKEN.findall(piece):
+            found = _TOKEN.findall(piece)
+            if known is not None:
+                found = [w for word in found for w in ((word,) if word in known else unglue(word))]
+            for word in found:
                 if word in breaks or length == RUN_ON_CLAUSE:
                     clause, length = clause + 1, 0
                 words.append((word, clause))
@@ -271,11 +355,13 @@ def tokenize(text: str, *, turn: int = 0, first_sentence: int = 0, breaks: froze
     return tokens
 
 
-def tokenize_turns(turns: Sequence[str], breaks: frozenset[str] = frozenset()) -> list[Token]:
+def tokenize_turns(
+    turns: Sequence[str], breaks: frozenset[str] = frozenset(), known: frozenset[str] = frozenset()
+) -> list[Token]:
     tokens: list[Token] = []
     sentence = 0
     for turn, text in enumerate(turns):
-        part = tokenize(text, turn=turn, first_sentence=sentence, breaks=breaks)
+        part = tokenize(text, turn=turn, first_sentence=sentence, breaks=breaks, known=known)
         tokens.extend(part)
         sentence = (part[-1].sentence + 1) if part else sentence + 1
     return tokens
@@ -304,13 +390,17 @@ class FuzzyIndex:
         # Finglish only: lexicon words by their o/u-blind spelling, and by their consonants
         self._vowel_blind: dict[str, set[str]] = {}
         self._skeletons: dict[str, set[str]] = {}
+        self._folded_skeletons: dict[str, set[str]] = {}
 
     def add(self, lang: str, surface: str, key: str) -> None:
         if len(surface) >= 5:
             self._buckets.setdefault((lang, surface[0]), {})[surface] = key
         if lang == "fi" and len(surface) >= 3 and surface.isalpha():
             self._vowel_blind.setdefault(surface.replace("o", "u"), set()).add(key)
+            # by the folded spelling: "dxtrm" (x for kh) is dokhtaram's consonants
             self._skeletons.setdefault(skeleton(surface), set()).add(key)
+            # and by the folded spelling: "dxtrm" (x for kh) is dokhtaram's consonants
+            self._folded_skeletons.setdefault(skeleton(fi_spelling(surface)), set()).add(key)
 
     def vowel_blind(self, surface: str) -> str | None:
         """A Finglish word that differs from a lexicon word only in o for u ("hosh" / "hush")."""
@@ -324,6 +414,9 @@ class FuzzyIndex:
             return frozenset()
         bones = skeleton(surface)
         found = set(self._skeletons.get(bones, ())) if len(bones) >= 3 else set()
+        if not found and surface != fi_spelling(surface):
+            folded = skeleton(fi_spelling(surface))
+            found = set(self._folded_skeletons.get(folded, ())) if len(folded) >= 3 else set()
         if not found and len(bones) >= 4:
             # "v" typed for the vowel و ("nvzd" is nozad), and a personal ending ("gijm" is gij-am)
             for variant in (bones[0] + bones[1:].replace("v", ""), bones[:-1] if bones[-1] in "mt" else ""):
@@ -356,6 +449,11 @@ _VOWELS = re.compile(r"[aeiou]")
 def skeleton(surface: str) -> str:
     """A Latin-script word without the vowels after its first letter."""
     return surface[:1] + _VOWELS.sub("", surface[1:])
+
+
+def voweless(surface: str) -> bool:
+    """A Latin word of four letters or more with no vowel after its first ("dxtrm", "krdm")."""
+    return len(surface) >= 4 and surface.isascii() and surface.isalpha() and not _VOWELS.search(surface[1:])
 
 
 def drops_vowels(tokens: list[Token], english: Callable[[Token], bool] = lambda _: False) -> bool:
