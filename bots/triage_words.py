@@ -162,7 +162,7 @@ def _strip(word: str, suffixes: Sequence[str], *, min_stem: int = 3, rounds: int
 
 
 # Words whose last letter is no suffix: دارو (medicine) must not become دار (has).
-_FA_WHOLE = frozenset(["دارو", "زانو", "بازو", "ابرو", "گلو", "جلو", "پهلو", "بو", "مو"])
+_FA_WHOLE = frozenset(["دارو", "زانو", "بازو", "ابرو", "گلو", "جلو", "پهلو", "بو", "مو", "سرما"])
 
 
 @lru_cache(maxsize=65536)
@@ -451,9 +451,19 @@ def skeleton(surface: str) -> str:
     return surface[:1] + _VOWELS.sub("", surface[1:])
 
 
+_DIGRAPHS = re.compile(r"kh|gh|sh|ch|zh")
+_CLUSTER_START = re.compile(r"[^aeiou][^aeiouy]")
+
+
 def voweless(surface: str) -> bool:
-    """A Latin word of four letters or more with no vowel after its first ("dxtrm", "krdm")."""
-    return len(surface) >= 4 and surface.isascii() and surface.isalpha() and not _VOWELS.search(surface[1:])
+    """A Latin word typed without its vowels: four letters or more with no vowel after its
+    first ("dxtrm", "krdm"), or one that opens on two consonants, which no Persian word does
+    ("qrsaye", "psrm"; kh, gh, sh, ch and zh are one letter)."""
+    if len(surface) < 4 or not surface.isascii() or not surface.isalpha():
+        return False
+    if not _VOWELS.search(surface[1:]):
+        return True
+    return bool(_CLUSTER_START.match(_DIGRAPHS.sub("K", fi_spelling(surface))))
 
 
 def drops_vowels(tokens: list[Token], english: Callable[[Token], bool] = lambda _: False) -> bool:

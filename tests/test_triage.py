@@ -455,3 +455,37 @@ def test_what_the_b5_round_reads() -> None:
     # a crisis read only on words someone else's collapse shares is that emergency; the writer's own stays a crisis
     assert verdict("my dad wont wake up, hes on the couch, i shook him and yelled") == "unconscious"
     assert verdict("i dont want to wake up tomorrow") == "self_harm"
+
+
+def test_what_the_x4_to_a5_release_reads() -> None:
+    """Conversations the rules missed on the sets released after their measurement."""
+    rules = Triage.rules_only()
+
+    def verdict(turns: list[str]) -> str | None:
+        hit = rules.check_conversation(turns)
+        return hit.id if hit else None
+
+    # heartburn, then sweating and the jaw: not indigestion (three writers wrote it)
+    assert (
+        verdict(["been having some heartburn since dinner", "now it's going into my jaw and I'm drenched in sweat"])
+        == "cardiac"
+    )
+    # a scald with the skin coming off over a large area
+    hit = rules.check("it's across his whole chest and the skin is peeling off in sheets")
+    assert hit is not None
+    assert hit.id == "burns"
+    # a strip of pills open, some gone, a child; a detergent pod and a foamy mouth
+    assert (
+        verdict(["my 3 year old was in the laundry room", "a dishwasher pod is open and his mouth is foamy"])
+        == "poisoning"
+    )
+    # a word opening on two consonants is Finglish typed without vowels ("qrsaye" is ghorsaye)
+    assert words.voweless("qrsaye")
+    assert not words.voweless("pesaram")
+    # "his sound stopped" is no bleeding that stopped
+    assert (
+        verdict(["پدربزرگم رو مبل خوابیده", "الان صداش قطع شده، سینه‌ش تکون نمیخوره، نبضشو پیدا نمیکنم"])
+        == "not_breathing"
+    )
+    # "سرما خوردم" (caught a cold) is no blow to the head
+    assert rules.check("سرما خوردم تب ۳۸ دارم و بدن درد، ولی هوشیارم و آب زیاد میخورم") is None
