@@ -140,6 +140,21 @@ class _Analysis:
     now: set[tuple[int, int]] = field(default_factory=set)  # (sentence, clause) saying "now"
     urgent: set[int] = field(default_factory=set)  # sentences with an urgency cue
     parts: list[int] = field(default_factory=list)  # each token's part of its sentence (see _parts)
+    negated: set[tuple[int, int]] = field(default_factory=set)  # spans of terms said as absent
+
+    def denied(self, unsaid: frozenset[str]) -> bool:
+        """Two or more of the message's terms are said as absent, and more than are present ("I
+        don't have chest pain or shortness of breath"; a body part or a person, which negation
+        never reaches, is neither): the n-grams still read the words, so the model adds no hit
+        here."""
+        live = {(m.start, m.end) for c, matches in self.matches.items() if c not in unsaid for m in matches}
+        # terms said as absent that touch are one ("بلعیده و نمی‌تواند نفس بکشد" reads two), and
+        # two at least: one negated verb may be the alarm itself ("cannot breathe")
+        absent, end = 0, -1
+        for start, stop in sorted(self.negated):
+            absent += start > end
+            end = max(end, stop)
+        return absent >= 2 and absent > len(live)
 
 
 def _persian_words(data: Any) -> set[str]:
@@ -584,6 +599,7 @@ class Triage:
             if not (term.negative_form or term.concept in self._never_negated) and self._negated(
                 tokens, s, e, in_term, forward=not term.ends_in_verb
             ):
+                analysis.negated.add((s, e))
                 continue
             analysis.matches.setdefault(term.concept, []).append(
                 Match(term.concept, s, e, tokens[s].sentence, term.first_person)
@@ -841,7 +857,9 @@ class Triage:
         n-gram model cannot tell."""
         return any(frames & EXPLAINED for frames in analysis.framed.values())
 
-    def _second_opinion(self, text: str, hit: Hit | None, *, explained: bool = False) -> Hit | None:
+    def _second_opinion(
+        self, text: str, hit: Hit | None, *, explained: bool = False, denied: bool = False
+    ) -> Hit | None:
         """The model's word on the rules' verdict: add a confident miss, drop a very unlikely hit.
         In a message the rules read as explained (a life event, a song, a story), the self-harm
         head alone adds nothing (the emergency head still may): "flying tomorrow, said goodbye
@@ -854,6 +872,8 @@ class Triage:
             short = len(text.split()) <= self.model.veto_max_words
             vetoed = short and hit.id not in self.model.never_vetoed and emergency < self.model.veto
             return None if vetoed else hit
+        if denied:
+            return None
         adds = emergency >= self.model.add if explained else self.model.adds(emergency, self_harm)
         return self._learned_hit(self_harm) if adds else None
 
@@ -871,7 +891,17 @@ class Triage:
         """The emergency in one message, or None."""
         analysis = self.analyse([text])
         judged = self._judge(analysis)
-        return self._second_opinion(text, judged[0] if judged else None, explained=self._explained(analysis))
+        return self._second_opinion(
+            text, judged[0] if judged else None, explained=self._explained(analysis), denied=self._denied(analysis)
+        )
+
+    def _denied(self, analysis: _Analysis) -> bool:
+        return analysis.denied(self._never_negated | {SOMEONE_ELSE})
+
+    def denies(self, turns: Sequence[str]) -> bool:
+        """Whether the turns say more of their terms as absent than as present, where the
+        learned second opinion adds nothing (see _Analysis.denied)."""
+        return self._denied(self.analyse(turns))
 
     def _says_taken_back(self, text: str) -> bool:
         tokens = words.tokenize_turns([text], self._breaks, self._fa_surfaces)
@@ -921,7 +951,8 @@ class Triage:
         if taken_back:
             return None
         emergency, self_harm = self.model.scores("\n".join(recent))
-        if self._explained(self.analyse(recent)) and emergency < self.model.add:
+        together = self.analyse(recent)
+        if self._denied(together) or (self._explained(together) and emergency < self.model.add):
             return None
         if not self.model.adds(emergency, self_harm) or self._judge(self.analyse(recent[:-1])) is not None:
             return None

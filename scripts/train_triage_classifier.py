@@ -113,6 +113,8 @@ def main() -> None:
     rules = Triage.rules_only()
     verdicts = [rules_verdict(rules, r) for r in rows]
     hit = np.array([v is not None for v in verdicts])
+    # where the rules read more terms said as absent than present, the model adds nothing
+    may_add = np.array([not rules.denies(r["turns"][-3:] if "turns" in r else [r["text"]]) for r in rows])
     vetoable = np.array([v is not None and v not in NEVER_VETOED for v in verdicts])
     oof, oof_sh = np.zeros(len(rows)), np.zeros(len(rows))
     # Folds by writer: a writer's rows share turns of phrase, so a row's score is read from a
@@ -126,7 +128,9 @@ def main() -> None:
     # fall (add_self_harm 0.46), which new writers' look-alikes then pay for.
     benign, emergency = y_em == 0, y_em == 1
     base = hit[benign].mean()
-    add = next((t for t in np.arange(0.30, 0.995, 0.01) if (hit | (oof >= t))[benign].mean() - base <= 0.01), 0.99)
+    add = next(
+        (t for t in np.arange(0.30, 0.995, 0.01) if (hit | (may_add & (oof >= t)))[benign].mean() - base <= 0.01), 0.99
+    )
     veto = max(
         (t for t in (0.0, 0.01, 0.02, 0.03, 0.05, 0.08, 0.1, 0.15, 0.2) if (vetoable & (oof < t) & emergency).sum()
          <= 0.001 * emergency.sum()),
@@ -136,27 +140,29 @@ def main() -> None:
     # false alarms over the rules with the emergency add (as much as all the other categories
     # together), and the whole stays under MAX_ALARMS. (A second point bought 1.1 points of
     # self-harm recall out-of-writer, but new writers' look-alikes paid more than a point for it.)
-    with_add = hit | (oof >= add)
+    with_add = hit | (may_add & (oof >= add))
     add_sh = next(
         (
             t
             for t in np.arange(0.30, 0.995, 0.01)
-            if (with_add | (oof_sh >= t))[benign].mean() - with_add[benign].mean() <= SH_BUDGET
-            and (with_add | (oof_sh >= t))[benign].mean() <= MAX_ALARMS
+            if (with_add | (may_add & (oof_sh >= t)))[benign].mean() - with_add[benign].mean() <= SH_BUDGET
+            and (with_add | (may_add & (oof_sh >= t)))[benign].mean() <= MAX_ALARMS
         ),
         1.01,
     )
     # The self-harm head speaks only where the emergency head does not rule it out: a short text
     # ("I have a runny nose") can lean on one n-gram the crisis material shares ("i have"). The
     # floor is the highest emergency score that costs at most 0.1% of the emergencies it adds.
-    sh_only = (oof_sh >= add_sh) & ~with_add
+    sh_only = may_add & (oof_sh >= add_sh) & ~with_add
     sh_floor = max(
         (t for t in SH_FLOORS if (sh_only & (oof < t) & emergency).sum() <= 0.001 * emergency.sum()), default=0.0
     )
 
     def flagged_at(veto: float, add: float, add_sh: float) -> np.ndarray:
         """Rules with the model, as TriageModel.adds and the veto read the out-of-writer scores."""
-        return (hit & ~(vetoable & (oof < veto))) | (oof >= add) | ((oof_sh >= add_sh) & (oof >= sh_floor))
+        return (hit & ~(vetoable & (oof < veto))) | (
+            may_add & ((oof >= add) | ((oof_sh >= add_sh) & (oof >= sh_floor)))
+        )
 
     flagged = flagged_at(veto, add, add_sh)
     print(
@@ -171,7 +177,8 @@ def main() -> None:
     guards = [g for g in guards if len(g) == 2 and not g[0].startswith("#")]
     # Only a hit the model may veto holds the veto back (self-harm and not breathing never are).
     must_keep = [text for text, flag in guards if flag != "-" and flag not in NEVER_VETOED]
-    must_not_add = [text for text, flag in guards if flag == "-"] + GUARD_LOOKALIKES
+    # a look-alike whose terms are said as absent cannot be added whatever its score
+    must_not_add = [text for text, flag in guards if flag == "-" and not rules.denies([text])] + GUARD_LOOKALIKES
     keep_scores = em.predict_proba(matrix(must_keep))[:, 1]
     lookalike_scores = em.predict_proba(matrix(must_not_add))[:, 1]
     lookalike_sh = sh.predict_proba(matrix(must_not_add))[:, 1] * (lookalike_scores >= sh_floor)
