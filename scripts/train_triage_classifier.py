@@ -21,8 +21,11 @@ writer) next to the shipped rules' own verdicts:
 
 Then the project's own regression phrases hold them back: no emergency of
 tests/data/red_flags.tsv that the model may veto may score below ``veto``, and no look-alike there (nor the vague
-messages of GUARD_LOOKALIKES, which the medical bot's tests expect to reach the model) may
-score at ``add`` or above (nor at ``add_self_harm`` on the self-harm head). These phrases are never trained on.
+messages of GUARD_LOOKALIKES, which the medical bot's tests expect to reach the model, nor the
+medical fine-tuning set's messages whose reply is no emergency) may score at ``add`` or above
+(nor at ``add_self_harm`` on the self-harm head). A look-alike whose terms the rules read as
+said absent is exempt: the model adds nothing there (``Triage.denies``). These phrases are never
+trained on.
 
 Writes ``bots/data/triage_model.npz`` (weights as float32, thresholds, hash width).
 Run it again after folding a new writer's set into dev, or after a change to the rules.
@@ -54,12 +57,25 @@ NEVER_VETOED = ("self_harm", "not_breathing")
 SH_BUDGET = 0.01  # the false alarms the self-harm head may add: as many as the other categories together
 SH_FLOORS = (0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3)
 RED_FLAGS = ROOT / "tests" / "data" / "red_flags.tsv"
+EMERGENCY_REPLY = "This could be an emergency"
 GUARD_LOOKALIKES = [
     "my chest has felt tight since lunch",  # one turn of a two-turn emergency: not yet one
     "my tummy feels odd and I feel weird",  # vague: the model's reply decides
     "bleeding gums and fever",
     "my gums bleed a bit and I have a fever",
 ]
+
+
+def calm_training_messages() -> list[str]:
+    """The user messages of the medical fine-tuning set (training_data/medical) whose reply is
+    no emergency: the product's own word that they are not one."""
+    out = []
+    for name in ("train", "eval"):
+        for line in (ROOT / "training_data" / "medical" / f"{name}.jsonl").read_text(encoding="utf-8").splitlines():
+            messages = json.loads(line)["messages"] if line.strip() else None
+            if messages and not messages[2]["content"].startswith(EMERGENCY_REPLY):
+                out.append(messages[1]["content"])
+    return out
 
 
 def load(path: Path) -> list[dict[str, Any]]:
@@ -178,7 +194,8 @@ def main() -> None:
     # Only a hit the model may veto holds the veto back (self-harm and not breathing never are).
     must_keep = [text for text, flag in guards if flag != "-" and flag not in NEVER_VETOED]
     # a look-alike whose terms are said as absent cannot be added whatever its score
-    must_not_add = [text for text, flag in guards if flag == "-" and not rules.denies([text])] + GUARD_LOOKALIKES
+    must_not_add = [text for text, flag in guards if flag == "-" and not rules.denies([text])]
+    must_not_add += GUARD_LOOKALIKES + [text for text in calm_training_messages() if not rules.check(text)]
     keep_scores = em.predict_proba(matrix(must_keep))[:, 1]
     lookalike_scores = em.predict_proba(matrix(must_not_add))[:, 1]
     lookalike_sh = sh.predict_proba(matrix(must_not_add))[:, 1] * (lookalike_scores >= sh_floor)
