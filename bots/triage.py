@@ -200,6 +200,7 @@ class Triage:
         }
         self._fuzzy = words.FuzzyIndex()
         self._fi_surfaces: set[str] = set()  # the Finglish lexicon's words as written
+        self._guard_english = False  # set per message by _find_terms
         fa_surfaces: set[str] = set()  # the Persian lexicon's words, never cut apart as glued
         # Finglish words of the self-harm signs by their consonants ("dge tmome", "mrc bbt hme chi",
         # "neshstm"): read that way in any message, not only one typed without vowels, since a
@@ -248,6 +249,7 @@ class Triage:
                         self._swapped.setdefault((lang, keys[1]), []).append(entry)
                     self._words[lang].update(keys)
         self._fa_surfaces = frozenset(fa_surfaces | _persian_words(data))
+        self._first_person = frozenset(data["first_person"])
         for entry, term_tokens in pending:
             entry.negative_form = any(self._negative(t) or self._is(t, self._negation) for t in term_tokens)
             last = term_tokens[-1]
@@ -356,13 +358,22 @@ class Triage:
     def _english(self, token: words.Token) -> bool:
         """A Latin word that is English (the lexicon's, or a common word): never read as
         vowel-dropped Finglish ("fever" is no "favar")."""
-        return token.keys.get("en") in self._words["en"] or token.surface in self._english_common
+        return (
+            token.keys.get("en") in self._words["en"]
+            or token.surface in self._english_common
+            or words.english_word(token.surface)
+        )
+
+    def _known_persian(self, word: str) -> bool:
+        """A Persian word the data writes, or one a typo away from a lexicon word ("خداحفظی"):
+        never cut apart as glued words, so the fuzzy match can read it."""
+        return word in self._fa_surfaces or self._fuzzy.nearest("fa", word) is not None
 
     def _english_only(self, token: words.Token) -> bool:
         """A common English word is read as Finglish only as the Finglish lexicon spells it,
         never through an ending, a near spelling or its consonants: "same" is no "sam" (poison),
         "was" no "vas"; "dard", "man" and "pa" still are what the lexicon says."""
-        return words.common_english(token.surface) and token.surface not in self._fi_surfaces
+        return self._guard_english and words.common_english(token.surface) and token.surface not in self._fi_surfaces
 
     def _keys(self, token: words.Token, lang: str, dropped: bool = False) -> frozenset[str]:
         """The lexicon words a token may be: itself, a near spelling, or (in a message typed
@@ -419,6 +430,10 @@ class Triage:
 
     def _find_terms(self, tokens: list[words.Token]) -> list[tuple[_Term, int, int]]:
         found: list[tuple[_Term, int, int]] = []
+        latin = [t for t in tokens if t.lang == "en"]
+        # a message mostly in English reads its common English words as English only ("same as
+        # every month"); in a Finglish one they may be Finglish ("same mush", rat poison)
+        self._guard_english = len(latin) >= 2 and sum(words.common_english(t.surface) for t in latin) * 2 >= len(latin)
         dropped = words.drops_vowels(tokens, english=self._english)
         # a word with no vowel after its first letter ("dxtrm", "psrm") is read on its
         # consonants even where the rest of the message keeps its vowels
@@ -587,7 +602,7 @@ class Triage:
         return False
 
     def analyse(self, turns: Sequence[str]) -> _Analysis:
-        tokens = words.tokenize_turns(turns, self._breaks, self._fa_surfaces)
+        tokens = words.tokenize_turns(turns, self._breaks, self._known_persian)
         analysis = _Analysis(tokens)
         found = self._find_terms(tokens)
         in_term = [False] * len(tokens)
@@ -599,7 +614,8 @@ class Triage:
             if not (term.negative_form or term.concept in self._never_negated) and self._negated(
                 tokens, s, e, in_term, forward=not term.ends_in_verb
             ):
-                analysis.negated.add((s, e))
+                if term.concept not in self._never_negated and term.concept != SOMEONE_ELSE:
+                    analysis.negated.add((s, e))
                 continue
             analysis.matches.setdefault(term.concept, []).append(
                 Match(term.concept, s, e, tokens[s].sentence, term.first_person)
@@ -754,7 +770,9 @@ class Triage:
                     category.keep_first_person
                     and m.first_person
                     and bool(frames & category.keep_against)
-                    and not lowering - category.keep_against
+                    # (a crisis term stays kept whatever else frames it: "I want to kill myself,
+                    # what is the hotline? I lost my new job today")
+                    and (category.crisis or not lowering - category.keep_against)
                     and not frames & category.lowered_always
                 )
                 if lowered and not kept:
@@ -838,15 +856,23 @@ class Triage:
         someone unconscious, not a farewell): that category, whose instructions fit the person
         in front of the writer. A crisis with words of its own stays one ("I took all my pills,
         I won't wake up"; "I won't wake up" is the writer's own)."""
-        sentences = {m.sentence for m in used}
-        if not any(m.sentence in sentences for m in analysis.matches.get(SOMEONE_ELSE, ())):
-            return None
         crisis = self.categories[k]
         used = [m for rule in crisis.rules for m in (self._rule_holds(analysis, rule, crisis) or ())]
+        tokens = analysis.tokens
+        others = analysis.matches.get(SOMEONE_ELSE, ())
+        for m in used:
+            clause = tokens[m.start].clause
+            # someone else named before the words, in their clause, and no "I" in it
+            if not any(o.start < m.start and tokens[o.start].clause == clause for o in others):
+                return None
+            if any(t.clause == clause and t.surface in self._first_person for t in tokens):
+                return None
         for category in self.categories[k + 1 :]:
             for rule in category.rules:
                 other = self._rule_holds(analysis, rule, category)
-                if other is not None and all(any(o.start < m.end and m.start < o.end for o in other) for m in used):
+                # each of the crisis's words inside one of the other category's (not a part of it:
+                # "overdosed" is no "overdose on purpose")
+                if other is not None and all(any(o.start <= m.start and m.end <= o.end for o in other) for m in used):
                     return self._hit(category), other
         return None
 
@@ -904,7 +930,7 @@ class Triage:
         return self._denied(self.analyse(turns))
 
     def _says_taken_back(self, text: str) -> bool:
-        tokens = words.tokenize_turns([text], self._breaks, self._fa_surfaces)
+        tokens = words.tokenize_turns([text], self._breaks, self._known_persian)
         return bool(self._scan_cues(tokens, self._taken_back, [False] * len(tokens)))
 
     def _takes_back(self, recent: Sequence[str]) -> bool:

@@ -183,6 +183,13 @@ def en_key(word: str) -> str:
 # A Latin word this frequent in English (Zipf scale: 4 is once in 100,000 words: "same",
 # "lab", "dad") is taken for English where a Finglish reading would need more than its spelling.
 COMMON_ENGLISH_ZIPF = 4.0
+RARE_ENGLISH_ZIPF = 2.0  # below this a Latin word is no English word a chat would use
+
+
+@lru_cache(maxsize=65536)
+def english_word(word: str) -> bool:
+    """A Latin word English uses (once in a million words: "spouses"), never read on its consonants."""
+    return word.isascii() and word.isalpha() and zipf_frequency(word, "en") >= 3.0
 
 
 @lru_cache(maxsize=65536)
@@ -219,6 +226,9 @@ def _persian_word(word: str) -> bool:
 COMMON_PERSIAN_ZIPF = 3.0  # a piece of a glued word must be this common (once in a million words)
 GLUED_MEAN_ZIPF = 4.0  # and its pieces this common on average
 _GLUED_MAX_PIECES = 4
+# a glued word is cut only between 5 and 40 letters, into pieces of at most 15: the search is
+# then bounded per word (a 100,000-letter run is left whole, not searched in cubic time)
+_GLUED_MIN, _GLUED_MAX, _PIECE_MAX = 5, 40, 15
 
 
 @lru_cache(maxsize=65536)
@@ -227,7 +237,7 @@ def unglue(word: str) -> tuple[str, ...]:
     no Persian word, nor one with its endings off, read as the likeliest common words it is
     made of (wordfreq's Persian list; the last may carry endings), each of three letters or more,
     when they are common enough on average; else as written."""
-    if len(word) < 5 or not ("\u0600" <= word[0] <= "\u06ff") or _persian_word(word):
+    if not _GLUED_MIN <= len(word) <= _GLUED_MAX or not ("\u0600" <= word[0] <= "\u06ff") or _persian_word(word):
         return (word,)
     n = len(word)
     # best[i]: the likeliest spelling of word[:i] (the sum of its pieces' log frequencies), its
@@ -235,7 +245,7 @@ def unglue(word: str) -> tuple[str, ...]:
     best: list[tuple[float, int, int] | None] = [None] * (n + 1)
     best[0] = (0.0, 0, 0)
     for end in range(3, n + 1):
-        for start in range(0, end - 2):
+        for start in range(max(0, end - _PIECE_MAX), end - 2):
             before = best[start]
             if before is None or before[1] >= _GLUED_MAX_PIECES:
                 continue
@@ -276,8 +286,7 @@ _FI_PRONOUN = re.compile(r"(?<=[aeiu])(m|t|sh)$")  # galum (my throat), pash (hi
 @lru_cache(maxsize=65536)
 def fi_key(word: str) -> str:
     spelled = fi_spelling(word)
-    # a second ending is never one vowel: "vasiat" (a will) is vasi-at, not vas (for)
-    stripped = _strip(spelled, _FI_SUFFIXES, last_min=2)
+    stripped = _strip(spelled, _FI_SUFFIXES)
     if stripped == spelled and len(spelled) > 4:
         stripped = _FI_PRONOUN.sub("", spelled)
     # Colloquial و is typed o or u at will ("tamom" / "tamum", "miboram" / "mibouram"): the
@@ -307,12 +316,12 @@ def tokenize(
     turn: int = 0,
     first_sentence: int = 0,
     breaks: frozenset[str] = frozenset(),
-    known: frozenset[str] | None = None,
+    known: Callable[[str], bool] | None = None,
 ) -> list[Token]:
     """Words with their sentence and clause. A clause ends at a comma, before a word in
     ``breaks`` ("but", "now", اما، الان) and after RUN_ON_CLAUSE words: negation and history
-    stay inside one. With ``known`` (a message's words, not a lexicon's), a Persian word
-    typed glued to the next is cut apart (`unglue`), unless it is one of ``known``."""
+    stay inside one. With ``known`` (for a message's words, not a lexicon's), a Persian word
+    typed glued to the next is cut apart (`unglue`), unless ``known`` says it is a word."""
     text = fold(unicodedata.normalize("NFKC", text))
     tokens: list[Token] = []
     sentence = first_sentence
@@ -325,7 +334,7 @@ def tokenize(
             length = 0
             found = _TOKEN.findall(piece)
             if known is not None:
-                found = [w for word in found for w in ((word,) if word in known else unglue(word))]
+                found = [w for word in found for w in ((word,) if known(word) else unglue(word))]
             for word in found:
                 if word in breaks or length == RUN_ON_CLAUSE:
                     clause, length = clause + 1, 0
@@ -356,7 +365,7 @@ def tokenize(
 
 
 def tokenize_turns(
-    turns: Sequence[str], breaks: frozenset[str] = frozenset(), known: frozenset[str] = frozenset()
+    turns: Sequence[str], breaks: frozenset[str] = frozenset(), known: Callable[[str], bool] | None = None
 ) -> list[Token]:
     tokens: list[Token] = []
     sentence = 0
@@ -463,7 +472,8 @@ def voweless(surface: str) -> bool:
         return False
     if not _VOWELS.search(surface[1:]):
         return True
-    return bool(_CLUSTER_START.match(_DIGRAPHS.sub("K", fi_spelling(surface))))
+    clustered = bool(_CLUSTER_START.match(_DIGRAPHS.sub("K", fi_spelling(surface))))
+    return clustered and zipf_frequency(surface, "en") < RARE_ENGLISH_ZIPF  # "spouses" is English
 
 
 def drops_vowels(tokens: list[Token], english: Callable[[Token], bool] = lambda _: False) -> bool:

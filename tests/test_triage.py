@@ -412,13 +412,14 @@ def test_what_the_v4_and_w4_round_reads() -> None:
 
     # a turn that says it means it is no hypothetical
     assert verdict("what would happen if I took all my pills tonight?") is None
-    assert verdict("what would happen if I took all my pills tonight? not joking, i mean it") is not None
+    assert verdict("what would happen if I took all my pills tonight? I'm not joking") is not None
+    # ... but an emphatic "for real" keeps a song a song
+    assert verdict("this song is fire for real, the lyrics 'I want to die tonight' hit so hard") is None
     # a common English word is not read as Finglish through an ending: "same" is no "sam" (poison)
     assert verdict("ok i overreacted, its my usual migraine, took my sumatriptan same as every month") is None
     assert verdict("pesaram sam khorde, sam e mush") == "poisoning"
-    # $ inside a word is a letter, and a second Finglish ending is never one vowel
+    # $ inside a word is a letter
     assert words.fold("bo$am") == "bosham"
-    assert words.fi_key("vasiat") != words.fi_key("vase")
     # "took his clothes off" (dar avordam) ends no fever; "coughed it out" still ends a choking
     assert verdict("lebasasho dar avordam, damasho gereftam 38.3, 5 haftashe") == "infant_fever"
     assert verdict("he choked on a grape but coughed it out, he is talking") is None
@@ -490,3 +491,26 @@ def test_what_the_x4_to_a5_release_reads() -> None:
     )
     # "سرما خوردم" (caught a cold) is no blow to the head
     assert rules.check("سرما خوردم تب ۳۸ دارم و بدن درد، ولی هوشیارم و آب زیاد میخورم") is None
+
+
+def test_what_the_second_reading_of_the_v4_to_h5_round_found() -> None:
+    """Defects a helper who had not written the change found, each shown by a message."""
+    rules = Triage.rules_only()
+
+    def verdict(text: str) -> str | None:
+        hit = rules.check(text)
+        return hit.id if hit else None
+
+    # a crisis term stays kept whatever else frames it
+    assert verdict("I want to kill myself, what is the hotline number? I lost my new job today") == "self_harm"
+    # the writer's own crisis stays a crisis beside someone else named
+    assert verdict("I overdosed on purpose and my mom is at work") == "self_harm"
+    assert verdict("my mom doesn't know, I took all my pills and I won't wake up") == "self_harm"
+    # in a Finglish message a common English spelling may be Finglish ("same mush": rat poison)
+    assert verdict("pesaram ye meghdar same mush khorde, dahanesh bu mide") == "poisoning"
+    # the lexicon and the message read Finglish endings alike
+    assert verdict("sine'am kheili dard mikone, aragh sard kardam") == "cardiac"
+    # a typo of a lexicon word is not cut apart as glued words
+    assert verdict("پسرم یه یادداشت خداحفظی گذاشته و رفته گوشیشم جواب نمیده کمک") == "self_harm"
+    # an English word is never read on its consonants
+    assert verdict("any good books for spouses of people with ADHD? my wife was diagnosed last month") is None
