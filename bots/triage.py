@@ -200,7 +200,6 @@ class Triage:
         }
         self._fuzzy = words.FuzzyIndex()
         self._fi_surfaces: set[str] = set()  # the Finglish lexicon's words as written
-        self._guard_english = False  # set per message by _find_terms
         fa_surfaces: set[str] = set()  # the Persian lexicon's words, never cut apart as glued
         # Finglish words of the self-harm signs by their consonants ("dge tmome", "mrc bbt hme chi",
         # "neshstm"): read that way in any message, not only one typed without vowels, since a
@@ -369,18 +368,19 @@ class Triage:
         never cut apart as glued words, so the fuzzy match can read it."""
         return word in self._fa_surfaces or self._fuzzy.nearest("fa", word) is not None
 
-    def _english_only(self, token: words.Token) -> bool:
+    def _english_only(self, token: words.Token, guarded: bool) -> bool:
         """A common English word is read as Finglish only as the Finglish lexicon spells it,
         never through an ending, a near spelling or its consonants: "same" is no "sam" (poison),
-        "was" no "vas"; "dard", "man" and "pa" still are what the lexicon says."""
-        return self._guard_english and words.common_english(token.surface) and token.surface not in self._fi_surfaces
+        "was" no "vas"; "dard", "man" and "pa" still are what the lexicon says. Only in a
+        message mostly in English (``guarded``): in a Finglish one, "same mush" is rat poison."""
+        return guarded and words.common_english(token.surface) and token.surface not in self._fi_surfaces
 
-    def _keys(self, token: words.Token, lang: str, dropped: bool = False) -> frozenset[str]:
+    def _keys(self, token: words.Token, lang: str, dropped: bool = False, guarded: bool = False) -> frozenset[str]:
         """The lexicon words a token may be: itself, a near spelling, or (in a message typed
         without vowels) every word with its consonants ("bkshm": bekesham or bokosham; the
         term around it decides)."""
         key = token.keys.get(lang)
-        if key is None or (lang == "fi" and self._english_only(token)):
+        if key is None or (lang == "fi" and self._english_only(token, guarded)):
             return frozenset()
         if key in self._words[lang]:
             return frozenset((key,))
@@ -391,11 +391,11 @@ class Triage:
                 return self._fuzzy.by_skeleton(token.surface)
         return frozenset((near,)) if near else frozenset()
 
-    def _sh_bones(self, token: words.Token) -> frozenset[str]:
+    def _sh_bones(self, token: words.Token, guarded: bool = False) -> frozenset[str]:
         """A Finglish word of three letters or more read as the self-harm sign words with its
         consonants (two are enough: "dge" is dige, "hme" hame)."""
         surface = token.surface
-        if len(surface) < 3 or not surface.isalpha() or not surface.isascii() or self._english_only(token):
+        if len(surface) < 3 or not surface.isalpha() or not surface.isascii() or self._english_only(token, guarded):
             return frozenset()
         found = self._sh_read.get(surface)
         if found is None:
@@ -433,20 +433,20 @@ class Triage:
         latin = [t for t in tokens if t.lang == "en"]
         # a message mostly in English reads its common English words as English only ("same as
         # every month"); in a Finglish one they may be Finglish ("same mush", rat poison)
-        self._guard_english = len(latin) >= 2 and sum(words.common_english(t.surface) for t in latin) * 2 >= len(latin)
+        guarded = len(latin) >= 2 and sum(words.common_english(t.surface) for t in latin) * 2 >= len(latin)
         dropped = words.drops_vowels(tokens, english=self._english)
         # a word with no vowel after its first letter ("dxtrm", "psrm") is read on its
         # consonants even where the rest of the message keeps its vowels
         keys = [
             {
-                lang: self._keys(t, lang, dropped or (words.voweless(t.surface) and not self._english(t)))
+                lang: self._keys(t, lang, dropped or (words.voweless(t.surface) and not self._english(t)), guarded)
                 for lang in LANGS
             }
             for t in tokens
         ]
         # the self-harm signs' terms also read Finglish words on their consonants (other terms do not)
         sh_keys = [
-            k if t.lang != "en" or self._english(t) else {**k, "fi": k["fi"] | self._sh_bones(t)}
+            k if t.lang != "en" or self._english(t) else {**k, "fi": k["fi"] | self._sh_bones(t, guarded)}
             for k, t in zip(keys, tokens, strict=True)
         ]
         for i in range(len(tokens)):
@@ -856,10 +856,12 @@ class Triage:
         someone unconscious, not a farewell): that category, whose instructions fit the person
         in front of the writer. A crisis with words of its own stays one ("I took all my pills,
         I won't wake up"; "I won't wake up" is the writer's own)."""
+        others = analysis.matches.get(SOMEONE_ELSE, ())
+        if not others:
+            return None
         crisis = self.categories[k]
         used = [m for rule in crisis.rules for m in (self._rule_holds(analysis, rule, crisis) or ())]
         tokens = analysis.tokens
-        others = analysis.matches.get(SOMEONE_ELSE, ())
         for m in used:
             clause = tokens[m.start].clause
             # someone else named before the words, in their clause, and no "I" in it
@@ -961,15 +963,15 @@ class Triage:
         taken_back = len(recent) > 1 and self._says_taken_back(recent[-1])
         if taken_back and self._takes_back(recent):
             return None
-        if len(recent) > 1:
-            analysis = self.analyse(recent)
-            judged = self._judge(analysis)
-            if judged is not None and any(analysis.tokens[m.start].turn == len(recent) - 1 for m in judged[1]):
+        together = self.analyse(recent) if len(recent) > 1 else None
+        if together is not None:
+            judged = self._judge(together)
+            if judged is not None and any(together.tokens[m.start].turn == len(recent) - 1 for m in judged[1]):
                 hit = self._second_opinion("\n".join(recent), judged[0])
                 if hit is not None:
                     return hit
         hit = self.check(recent[-1])
-        if hit is not None or self.model is None or len(recent) == 1:
+        if hit is not None or self.model is None or together is None:
             return hit
         # The model reads the turns together too, when the latest one tips them over (the earlier
         # turns were no emergency, to the rules or to the model), but not when it takes them back
@@ -977,7 +979,6 @@ class Triage:
         if taken_back:
             return None
         emergency, self_harm = self.model.scores("\n".join(recent))
-        together = self.analyse(recent)
         if self._denied(together) or (self._explained(together) and emergency < self.model.add):
             return None
         if not self.model.adds(emergency, self_harm) or self._judge(self.analyse(recent[:-1])) is not None:

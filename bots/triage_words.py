@@ -148,11 +148,9 @@ def fold(text: str) -> str:
     return _REPEATS.sub(r"\1", text)
 
 
-def _strip(word: str, suffixes: Sequence[str], *, min_stem: int = 3, rounds: int = 2, last_min: int = 1) -> str:
-    for k in range(rounds):
+def _strip(word: str, suffixes: Sequence[str], *, min_stem: int = 3, rounds: int = 2) -> str:
+    for _ in range(rounds):
         for suffix in suffixes:
-            if k and len(suffix) < last_min:
-                continue
             if word.endswith(suffix) and len(word) - len(suffix) >= min_stem:
                 word = word[: -len(suffix)]
                 break
@@ -183,13 +181,14 @@ def en_key(word: str) -> str:
 # A Latin word this frequent in English (Zipf scale: 4 is once in 100,000 words: "same",
 # "lab", "dad") is taken for English where a Finglish reading would need more than its spelling.
 COMMON_ENGLISH_ZIPF = 4.0
+ENGLISH_WORD_ZIPF = 3.0  # once in a million words: "spouses"
 RARE_ENGLISH_ZIPF = 2.0  # below this a Latin word is no English word a chat would use
 
 
 @lru_cache(maxsize=65536)
 def english_word(word: str) -> bool:
     """A Latin word English uses (once in a million words: "spouses"), never read on its consonants."""
-    return word.isascii() and word.isalpha() and zipf_frequency(word, "en") >= 3.0
+    return word.isascii() and word.isalpha() and zipf_frequency(word, "en") >= ENGLISH_WORD_ZIPF
 
 
 @lru_cache(maxsize=65536)
@@ -406,9 +405,8 @@ class FuzzyIndex:
             self._buckets.setdefault((lang, surface[0]), {})[surface] = key
         if lang == "fi" and len(surface) >= 3 and surface.isalpha():
             self._vowel_blind.setdefault(surface.replace("o", "u"), set()).add(key)
-            # by the folded spelling: "dxtrm" (x for kh) is dokhtaram's consonants
             self._skeletons.setdefault(skeleton(surface), set()).add(key)
-            # and by the folded spelling: "dxtrm" (x for kh) is dokhtaram's consonants
+            # and by its folded spelling: "dxtrm" (x for kh) is dokhtaram's consonants
             self._folded_skeletons.setdefault(skeleton(fi_spelling(surface)), set()).add(key)
 
     def vowel_blind(self, surface: str) -> str | None:
