@@ -30,7 +30,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_left
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from importlib.resources import files
 from typing import Any
@@ -183,6 +183,23 @@ CLOSED_STORY = "closed_story"  # the frame of a dated story that ended well (see
 SOMEONE_ELSE = "someone_else"  # the concept of a person other than the writer
 COVER_STORY = "cover_story"  # the concept of a life event told to others as a cover
 CueIndex = dict[str, list[tuple[str, ...]]]  # cues (their folded words) by their first word
+
+
+def _composed(cues: dict[str, Any]) -> dict[str, list[str]]:
+    """A frame's cues written as two lists, every first word before every second ("going" x
+    "places": "miram kanada", "flying to dubai", "برم شمال"), per language."""
+    compose = cues.get("compose")
+    if not compose:
+        return {}
+    return {
+        f"{lang}+": [f"{a} {b}" for a in compose["first"].get(lang, ()) for b in compose["then"].get(lang, ())]
+        for lang in LANGS
+    }
+
+
+# Personal endings of spoken and written Persian, "my" and "his / her", alone and with the object
+# marker ("your" -ت is left out: "سمت" is a side, not "your poison").
+_FA_PERSONAL = ("م", "ش", "مو", "شو", "مون", "شون")
 # Framings that explain self-harm's words away for the learned second opinion's self-harm head.
 EXPLAINED = frozenset((LIFE_EVENT, "media", "character", "fiction"))
 
@@ -219,6 +236,11 @@ class Triage:
             for lang, patterns in data["negation"]["positive_verbs"].items()
         }
         self._fillers = {lang: set(words) for lang, words in data["fillers"].items()}
+        self._correlative = {lang: set(w) for lang, w in data["negation"].get("correlative", {}).items()}
+        stems = data["drug_stems"]
+        self._drug_latin = re.compile(f"(?:{'|'.join(stems['latin'])})e?$")
+        self._drug_fa = re.compile(f"(?:{'|'.join(stems['fa'])})$")
+        self._drug_concept = str(stems["concept"])
         self._english_common = frozenset(data.get("english_common", []))
         self._never_negated = frozenset(data.get("never_negated", []))
         self._transparent = {lang: set(words) for lang, words in data["negation"]["transparent"].items()}
@@ -258,7 +280,7 @@ class Triage:
                 entries.sort(key=lambda e: -len(e.keys))  # longest term first
         self._frames = {
             name: (
-                self._compile_cue_set({k: v for k, v in cues.items() if k in ("en", "fa", "fi")}),
+                self._compile_cue_set({k: v for k, v in cues.items() if k in ("en", "fa", "fi")} | _composed(cues)),
                 cues.get("scope", "sentence"),
             )
             for name, cues in data["framing"]["frames"].items()
@@ -382,14 +404,26 @@ class Triage:
         key = token.keys.get(lang)
         if key is None or (lang == "fi" and self._english_only(token, guarded)):
             return frozenset()
+        stem = self._short_stem(token.surface) if lang == "fa" else None
         if key in self._words[lang]:
-            return frozenset((key,))
+            return frozenset((key, stem)) if stem else frozenset((key,))
+        if stem:
+            return frozenset((stem,))
         near = self._fuzzy.nearest(lang, token.surface)
         if lang == "fi":
             near = self._fuzzy.vowel_blind(token.surface) or near
             if near is None and dropped and not self._english(token):
                 return self._fuzzy.by_skeleton(token.surface)
         return frozenset((near,)) if near else frozenset()
+
+    def _short_stem(self, surface: str) -> str | None:
+        """A two-letter lexicon word with a personal ending ("لبم", "تبش", "پاشو"): the suffix
+        stripper keeps stems of three letters, so these would stay unread."""
+        for end in _FA_PERSONAL:
+            stem = surface[: -len(end)]
+            if surface.endswith(end) and len(stem) == 2 and stem in self._words["fa"]:
+                return stem
+        return None
 
     def _sh_bones(self, token: words.Token, guarded: bool = False) -> frozenset[str]:
         """A Finglish word of three letters or more read as the self-harm sign words with its
@@ -602,7 +636,7 @@ class Triage:
         return False
 
     def analyse(self, turns: Sequence[str]) -> _Analysis:
-        tokens = words.tokenize_turns(turns, self._breaks, self._known_persian)
+        tokens = self._read_correlatives(words.tokenize_turns(turns, self._breaks, self._known_persian))
         analysis = _Analysis(tokens)
         found = self._find_terms(tokens)
         in_term = [False] * len(tokens)
@@ -620,7 +654,15 @@ class Triage:
             analysis.matches.setdefault(term.concept, []).append(
                 Match(term.concept, s, e, tokens[s].sentence, term.first_person)
             )
+        for i in self._drug_names(tokens):
+            analysis.matches.setdefault(self._drug_concept, []).append(
+                Match(self._drug_concept, i, i + 1, tokens[i].sentence, False)
+            )
+        # a number right after a medicine is its strength ("aspirin 80"), not a count of pills
+        strengths = {m.end for m in analysis.matches.get(self._drug_concept, ())}
         for concept, s, e in self._numbers(tokens):
+            if concept == self._count["concept"] and s in strengths:
+                continue
             analysis.matches.setdefault(concept, []).append(Match(concept, s, e, tokens[s].sentence, False))
             if concept == self._age["concept"]:  # "born 5 weeks ago" is an age, not history
                 spans.append((s, e + 1))
@@ -703,6 +745,47 @@ class Triage:
             if not reopened:
                 for sentence in (set(dated) | set(closing)) - now_sentences:
                     analysis.framed.setdefault(("sentence", sentence), set()).add(CLOSED_STORY)
+
+    def _read_correlatives(self, tokens: list[words.Token]) -> list[words.Token]:
+        """ "Neither ... nor" (نه ... نه، na ... na): in a sentence with two of them, the positive
+        verb after each, in its clause, is read negated ("نه نفس میکشه نه نبض داره" is "نفس
+        نمیکشه، نبض نداره"), and the word is no number (نه is also nine)."""
+        cues = [i for i, t in enumerate(tokens) if self._is(t, self._correlative)]
+        if len(cues) < 2:
+            return tokens
+        per_sentence: dict[int, int] = {}
+        for i in cues:
+            per_sentence[tokens[i].sentence] = per_sentence.get(tokens[i].sentence, 0) + 1
+        out = list(tokens)
+        for i in cues:
+            if per_sentence[tokens[i].sentence] < 2:
+                continue
+            out[i] = replace(tokens[i], number=None)
+            for j in range(i + 1, min(i + 5, len(tokens))):
+                t = tokens[j]
+                if t.clause != tokens[i].clause or self._is(t, self._correlative) or self._negative(t):
+                    break
+                if self._affirmative(t):
+                    out[j] = words.negated_verb(t)
+                    break
+        return out
+
+    def _drug_names(self, tokens: list[words.Token]) -> list[int]:
+        """Where a medicine is named by its pharmacological stem ("metoprolol", "سرترالین"),
+        beside the lexicon's pills: never a word English or Persian uses often ("april")."""
+        found = []
+        for i, t in enumerate(tokens):
+            if t.lang == "en":
+                drug = len(t.surface) >= 7 and t.surface.isalpha() and self._drug_latin.search(t.surface) is not None
+                drug = drug and not words.english_word(t.surface)
+            elif t.lang == "fa":
+                drug = len(t.surface) >= 6 and any(self._drug_fa.search(w) for w in (t.surface, t.keys["fa"]))
+                drug = drug and not words.common_persian(t.surface)
+            else:
+                drug = False
+            if drug:
+                found.append(i)
+        return found
 
     def _numbers(self, tokens: list[words.Token]) -> list[tuple[str, int, int]]:
         """Counts ("took 30 pills", "۲۰ تا قرص") and young ages ("6 week old", "۴۰ روزه")."""

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
 import snowballstemmer
@@ -85,7 +85,10 @@ _CLAUSE_END = re.compile(r"[,،]| - ")
 # Persian words that are only a suffix written apart (after ZWNJ or a space), and the
 # object marker, which spoken Persian glues on or drops (خودمو / خودم را / خودم رو), also
 # spoken endings typed after a ZWNJ (نامه‌مو، خسته‌م، ریسه‌ست).
-_FA_DROP = frozenset("ها های هایی هام هات هاش ام ات اش ای ی ایم اید اند تر ترین شون مون تون را رو م مو ست".split())
+_FA_DROP = frozenset(
+    "ها های هایی هام هات هاش هایم هایت هایش هایمان هایتان هایشان"
+    " ام ات اش ای ی ایم اید اند تر ترین شون مون تون را رو م مو ست".split()
+)
 _FA_SUFFIXES = (
     "هایشان هایمان هایتان هاشون هامون هاتون هایم هایت هایش های ها ترین تر شون مون تون"
     " شان مان تان یم ید ند ام ات اش ای م ت ش ی ه و ا"
@@ -205,19 +208,17 @@ def _zipf_persian(word: str) -> float:
     return float(frequency)
 
 
-def _common_persian(word: str) -> bool:
+def common_persian(word: str) -> bool:
     return _zipf_persian(word) >= COMMON_PERSIAN_ZIPF
 
 
 def _persian_word(word: str) -> bool:
     """A common Persian word, or one with one or two endings ("دستشوییش", "باردارم")."""
     return (
-        _common_persian(word)
-        or _common_persian(fa_key(word))
+        common_persian(word)
+        or common_persian(fa_key(word))
         or any(
-            _common_persian(word[: -len(end)])
-            for end in _FA_SUFFIXES
-            if word.endswith(end) and len(word) > len(end) + 2
+            common_persian(word[: -len(end)]) for end in _FA_SUFFIXES if word.endswith(end) and len(word) > len(end) + 2
         )
     )
 
@@ -286,8 +287,9 @@ _FI_PRONOUN = re.compile(r"(?<=[aeiu])(m|t|sh)$")  # galum (my throat), pash (hi
 def fi_key(word: str) -> str:
     spelled = fi_spelling(word)
     stripped = _strip(spelled, _FI_SUFFIXES)
-    if stripped == spelled and len(spelled) > 4:
-        stripped = _FI_PRONOUN.sub("", spelled)
+    # the pronoun is off too when only the object marker was ("gushisho" is gushi-sh-o: gushish)
+    if (stripped == spelled or spelled in (stripped + "o", stripped + "ro")) and len(stripped) > 4:
+        stripped = _FI_PRONOUN.sub("", stripped)
     # Colloquial و is typed o or u at will ("tamom" / "tamum", "miboram" / "mibouram"): the
     # stem is compared without the difference (after the endings are off, which differ), when
     # it is long enough not to become some other short word ("sor" / "sur").
@@ -363,6 +365,20 @@ def tokenize(
     return tokens
 
 
+def negated_verb(token: Token) -> Token:
+    """The token's verb said as absent: میکشه -> نمیکشه, داره -> نداره, هست -> نیست; mikeshe ->
+    nemikeshe, dare -> nadare."""
+    surface = token.surface
+    if token.lang == "fa":
+        said = "نیست" + surface[3:] if surface.startswith("هست") else "ن" + surface
+        return replace(token, surface=said, keys={"fa": fa_key(said)})
+    if surface.startswith("hast"):
+        said = "nist" + surface[4:]
+    else:
+        said = ("ne" if surface.startswith("mi") else "na") + surface
+    return replace(token, surface=said, keys={"en": en_key(said), "fi": fi_key(said)})
+
+
 def tokenize_turns(
     turns: Sequence[str], breaks: frozenset[str] = frozenset(), known: Callable[[str], bool] | None = None
 ) -> list[Token]:
@@ -436,14 +452,54 @@ class FuzzyIndex:
         if len(surface) < 5 or surface[0].isdigit():
             return None
         found: dict[str, str] = {}
-        for candidate, key in self._buckets.get((lang, surface[0]), {}).items():
-            if abs(len(candidate) - len(surface)) <= 1 and OSA.distance(surface, candidate, score_cutoff=1) <= 1:
+        # Finglish spells a word's first vowel at will ("astaminofen" / "estaminofen")
+        firsts = _FI_VOWELS if lang == "fi" and surface[0] in _FI_VOWELS else surface[0]
+        candidates = [item for first in firsts for item in self._buckets.get((lang, first), {}).items()]
+        for candidate, key in candidates:
+            if (
+                abs(len(candidate) - len(surface)) <= 1
+                and OSA.distance(surface, candidate, score_cutoff=1) <= 1
+                and _plausible_typo(surface, candidate)
+            ):
                 found[candidate] = key
         keys = set(found.values())
         if len(keys) > 1 and lang == "fi":
             # Finglish writes colloquial و as o or u at will ("tamom" / "tamum"): that reading wins a tie.
             keys = {key for candidate, key in found.items() if _vowel_variant(surface, candidate)}
         return keys.pop() if len(keys) == 1 else None  # two lexicon words equally near: too unsure
+
+
+_FI_VOWELS = "aeiou"
+_QWERTY = ("qwertyuiop", "asdfghjkl", "zxcvbnm")
+# Latin letters a phone user may hit for one another: neighbours on the keyboard, and letters
+# that spell one sound ("c"/"k", "s"/"z", "v"/"w", "i"/"y"), and any two vowels.
+_NEAR_KEYS: dict[str, set[str]] = {}
+for _r, _row in enumerate(_QWERTY):
+    for _c, _ch in enumerate(_row):
+        # staggered rows: the row above sits half a key right, the row below half a key left
+        _NEAR_KEYS[_ch] = set(_row[max(0, _c - 1) : _c + 2])
+        if _r > 0:
+            _NEAR_KEYS[_ch].update(_QWERTY[_r - 1][_c : _c + 2])
+        if _r + 1 < len(_QWERTY):
+            _NEAR_KEYS[_ch].update(_QWERTY[_r + 1][max(0, _c - 1) : _c + 1])
+for _a, _b in ("ck", "kq", "cs", "sz", "vw", "iy", "gq", "fv", "jz"):
+    _NEAR_KEYS[_a].add(_b)
+    _NEAR_KEYS[_b].add(_a)
+
+
+def _plausible_typo(surface: str, candidate: str) -> bool:
+    """One letter typed for another counts only if a phone user would mistype it so ("begiram"
+    is no typo of "bemiram": g and m are far apart, and both are words); other edits (a letter
+    dropped, added or two swapped) always do. Letters outside the Latin alphabet: any."""
+    if len(surface) != len(candidate):
+        return True
+    diff = [(a, b) for a, b in zip(surface, candidate, strict=True) if a != b]
+    if len(diff) != 1:
+        return True  # a swap of two letters
+    a, b = diff[0]
+    if a not in _NEAR_KEYS or b not in _NEAR_KEYS:
+        return True
+    return (a in _FI_VOWELS and b in _FI_VOWELS) or b in _NEAR_KEYS[a]
 
 
 def _vowel_variant(a: str, b: str) -> bool:
