@@ -215,6 +215,12 @@ class Triage:
         self._unless_inside: dict[str, list[str]] = {
             concept: options.get("unless_inside", []) for concept, options in data.get("concept_options", {}).items()
         }
+        # words that stem like a term's word but are another word ("ham", also, is no "hame", all)
+        self._not_words: dict[str, frozenset[str]] = {
+            concept: frozenset(options["not_words"])
+            for concept, options in data.get("concept_options", {}).items()
+            if "not_words" in options
+        }
         self._fuzzy = words.FuzzyIndex()
         self._fi_surfaces: set[str] = set()  # the Finglish lexicon's words as written
         fa_surfaces: set[str] = set()  # the Persian lexicon's words, never cut apart as glued
@@ -344,7 +350,8 @@ class Triage:
             advice=spec.get("advice"),
             rules=rules,
             keep_first_person=bool(spec.get("keep_first_person", False)),
-            frames=frozenset(spec.get("frames", self._default_frames)),
+            # "frames" replaces the default framings; "except_frames" takes some away from them
+            frames=frozenset(spec.get("frames", self._default_frames)) - frozenset(spec.get("except_frames", ())),
             kept_by_now=bool(spec.get("kept_by_now", False)),
             keep_against=frozenset(spec.get("keep_against", self._frames)),
             lowered_always=frozenset(spec.get("lowered_always", ())),
@@ -512,6 +519,7 @@ class Triage:
                 for concept in self._unless_inside.get(term.concept, ())
                 for os_, oe in outer.get(concept, ())
             )
+            and not any(t.surface in self._not_words.get(term.concept, ()) for t in tokens[s:e])
         ]
 
     def _scan_cues(
