@@ -201,7 +201,7 @@ def _composed(cues: dict[str, Any]) -> dict[str, list[str]]:
 # marker ("your" -ت is left out: "سمت" is a side, not "your poison").
 _FA_PERSONAL = ("م", "ش", "مو", "شو", "مون", "شون")
 # Framings that explain self-harm's words away for the learned second opinion's self-harm head.
-EXPLAINED = frozenset((LIFE_EVENT, "media", "character", "fiction"))
+EXPLAINED = frozenset((LIFE_EVENT, "trip", "media", "character", "fiction"))
 
 
 class Triage:
@@ -308,6 +308,7 @@ class Triage:
         self._now = self._compile_cue_set(data["framing"]["now"])
         self._count = data["numbers"]["count"]
         self._units = re.compile("|".join(self._count["units"]))
+        self._count_words = frozenset(self._count.get("words", ()))
         self._fever = data["numbers"]["fever"]
         self._not_fever = re.compile("|".join(self._fever["not_after"]))
         self._fever_words = frozenset(self._fever.get("words", []))
@@ -416,6 +417,12 @@ class Triage:
             return frozenset((key, stem)) if stem else frozenset((key,))
         if stem:
             return frozenset((stem,))
+        if lang == "fi" and dropped and not self._english(token) and words.voweless(token.surface):
+            # a word typed without its vowels is its consonants, not a typo of some other word
+            # ("gzsht" is gozasht, not gusht)
+            bones = self._fuzzy.by_skeleton(token.surface)
+            if bones:
+                return bones
         near = self._fuzzy.nearest(lang, token.surface)
         if lang == "fi":
             near = self._fuzzy.vowel_blind(token.surface) or near
@@ -663,13 +670,18 @@ class Triage:
                 Match(term.concept, s, e, tokens[s].sentence, term.first_person)
             )
         for i in self._drug_names(tokens):
+            if self._negated(tokens, i, i + 1, in_term):  # "۳۰ تا سرترالین نخوردم"
+                analysis.negated.add((i, i + 1))
+                continue
             analysis.matches.setdefault(self._drug_concept, []).append(
                 Match(self._drug_concept, i, i + 1, tokens[i].sentence, False)
             )
-        # a number right after a medicine is its strength ("aspirin 80"), not a count of pills
+        # a number right after a medicine is its strength ("aspirin 80 mikhore"), not a count of
+        # pills, unless a count word follows it ("paracetamol 40 ta", "ibuprofen 40 tablets")
         strengths = {m.end for m in analysis.matches.get(self._drug_concept, ())}
         for concept, s, e in self._numbers(tokens):
-            if concept == self._count["concept"] and s in strengths:
+            counted = s + 1 < len(tokens) and tokens[s + 1].surface in self._count_words
+            if concept == self._count["concept"] and s in strengths and not counted:
                 continue
             analysis.matches.setdefault(concept, []).append(Match(concept, s, e, tokens[s].sentence, False))
             if concept == self._age["concept"]:  # "born 5 weeks ago" is an age, not history
@@ -761,21 +773,33 @@ class Triage:
         cues = [i for i, t in enumerate(tokens) if self._is(t, self._correlative)]
         if len(cues) < 2:
             return tokens
-        per_sentence: dict[int, int] = {}
-        for i in cues:
-            per_sentence[tokens[i].sentence] = per_sentence.get(tokens[i].sentence, 0) + 1
-        out = list(tokens)
-        for i in cues:
-            if per_sentence[tokens[i].sentence] < 2:
-                continue
-            out[i] = replace(tokens[i], number=None)
+        # a cue right before another ("نه نه", no no), a number or a count ("نه تا", nine) is none;
+        # each other cue's verb is the first positive verb after it in its clause, before any other cue
+        valid = [
+            i
+            for i in cues
+            if i + 1 < len(tokens)
+            and tokens[i + 1].number is None
+            and not self._is(tokens[i + 1], self._correlative)
+            and tokens[i + 1].surface not in self._count_words
+        ]
+        verbs: dict[int, int] = {}
+        for i in valid:
             for j in range(i + 1, min(i + 5, len(tokens))):
                 t = tokens[j]
                 if t.clause != tokens[i].clause or self._is(t, self._correlative) or self._negative(t):
                     break
                 if self._affirmative(t):
-                    out[j] = words.negated_verb(t)
+                    verbs[i] = j
                     break
+        per_sentence: dict[int, int] = {}
+        for i in valid:
+            per_sentence[tokens[i].sentence] = per_sentence.get(tokens[i].sentence, 0) + 1
+        out = list(tokens)
+        for i, j in verbs.items():
+            if per_sentence[tokens[i].sentence] >= 2:
+                out[i] = replace(tokens[i], number=None)
+                out[j] = words.negated_verb(tokens[j])
         return out
 
     def _drug_names(self, tokens: list[words.Token]) -> list[int]:
@@ -809,6 +833,10 @@ class Triage:
             temperature = any(tokens[k].surface in self._fever_words for k in range(max(0, i - 2), i))
             if token.number >= count["min"] and not self._units.fullmatch(nxt) and not temperature:
                 out.append((count["concept"], i, i + 1))
+            # a measured temperature that is normal ("تب‌سنج ۳۶.۹", "now she's 36.8") is no fever
+            low, high = self._fever.get("normal", (0.0, 0.0))
+            if low <= token.number <= high and ("." in token.surface or temperature):
+                out.append((self._fever["normal_concept"], i, i + 1))
             if "." in token.surface or token.number >= 38:
                 fever = self._fever
                 if any(low <= token.number <= high for low, high in fever["ranges"]) and not self._not_fever.fullmatch(

@@ -163,7 +163,7 @@ def _strip(word: str, suffixes: Sequence[str], *, min_stem: int = 3, rounds: int
 
 
 # Words whose last letter is no suffix: دارو (medicine) must not become دار (has).
-_FA_WHOLE = frozenset(["دارو", "زانو", "بازو", "ابرو", "گلو", "جلو", "پهلو", "بو", "مو", "سرما"])
+_FA_WHOLE = frozenset(["دارو", "زانو", "بازو", "ابرو", "گلو", "جلو", "پهلو", "بو", "مو", "سرما", "داستان"])
 
 
 @lru_cache(maxsize=65536)
@@ -393,7 +393,8 @@ def tokenize_turns(
 
 @lru_cache(maxsize=65536)
 def _fa_cue(word: str) -> str:
-    return _strip(word, _FA_SUFFIXES, rounds=1)
+    # "داستان" (a story) is no "داس" (a sickle) with "your" after it
+    return word if word in _FA_WHOLE else _strip(word, _FA_SUFFIXES, rounds=1)
 
 
 def cue_key(token: Token) -> str:
@@ -456,11 +457,7 @@ class FuzzyIndex:
         firsts = _FI_VOWELS if lang == "fi" and surface[0] in _FI_VOWELS else surface[0]
         candidates = [item for first in firsts for item in self._buckets.get((lang, first), {}).items()]
         for candidate, key in candidates:
-            if (
-                abs(len(candidate) - len(surface)) <= 1
-                and OSA.distance(surface, candidate, score_cutoff=1) <= 1
-                and _plausible_typo(surface, candidate)
-            ):
+            if abs(len(candidate) - len(surface)) <= 1 and OSA.distance(surface, candidate, score_cutoff=1) <= 1:
                 found[candidate] = key
         keys = set(found.values())
         if len(keys) > 1 and lang == "fi":
@@ -470,36 +467,6 @@ class FuzzyIndex:
 
 
 _FI_VOWELS = "aeiou"
-_QWERTY = ("qwertyuiop", "asdfghjkl", "zxcvbnm")
-# Latin letters a phone user may hit for one another: neighbours on the keyboard, and letters
-# that spell one sound ("c"/"k", "s"/"z", "v"/"w", "i"/"y"), and any two vowels.
-_NEAR_KEYS: dict[str, set[str]] = {}
-for _r, _row in enumerate(_QWERTY):
-    for _c, _ch in enumerate(_row):
-        # staggered rows: the row above sits half a key right, the row below half a key left
-        _NEAR_KEYS[_ch] = set(_row[max(0, _c - 1) : _c + 2])
-        if _r > 0:
-            _NEAR_KEYS[_ch].update(_QWERTY[_r - 1][_c : _c + 2])
-        if _r + 1 < len(_QWERTY):
-            _NEAR_KEYS[_ch].update(_QWERTY[_r + 1][max(0, _c - 1) : _c + 1])
-for _a, _b in ("ck", "kq", "cs", "sz", "vw", "iy", "gq", "fv", "jz"):
-    _NEAR_KEYS[_a].add(_b)
-    _NEAR_KEYS[_b].add(_a)
-
-
-def _plausible_typo(surface: str, candidate: str) -> bool:
-    """One letter typed for another counts only if a phone user would mistype it so ("begiram"
-    is no typo of "bemiram": g and m are far apart, and both are words); other edits (a letter
-    dropped, added or two swapped) always do. Letters outside the Latin alphabet: any."""
-    if len(surface) != len(candidate):
-        return True
-    diff = [(a, b) for a, b in zip(surface, candidate, strict=True) if a != b]
-    if len(diff) != 1:
-        return True  # a swap of two letters
-    a, b = diff[0]
-    if a not in _NEAR_KEYS or b not in _NEAR_KEYS:
-        return True
-    return (a in _FI_VOWELS and b in _FI_VOWELS) or b in _NEAR_KEYS[a]
 
 
 def _vowel_variant(a: str, b: str) -> bool:

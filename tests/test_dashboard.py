@@ -14,7 +14,7 @@ from decimal import Decimal
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 from sqlmodel import select
 
 from core.ledger import ApiKey, Call, utcnow
@@ -133,21 +133,22 @@ def test_a_chat_key_or_no_key_sees_nothing(api: ApiServer, page: Page) -> None:
 
 
 def test_sign_out_and_revoking_the_key_end_the_session(api: ApiServer, page: Page) -> None:
+    # each step waits for the page it leads to (a form post navigates; count() alone would race it)
     _sign_in(page, api, api.admin_key)
-    assert page.locator("#spend").count() == 1
+    expect(page.locator("#spend")).to_have_count(1)
     page.click("header button[type=submit]")
-    assert page.locator("#signin").count() == 1
+    expect(page.locator("#signin")).to_have_count(1)
     assert page.context.cookies() == []
 
     _sign_in(page, api, api.admin_key)
-    assert page.locator("#spend").count() == 1
+    expect(page.locator("#spend")).to_have_count(1)
     with api.runtime.database.session() as session:
         key = session.exec(select(ApiKey).where(ApiKey.name == "test-admin")).one()
         key.revoked_at = utcnow()
         session.add(key)
         session.commit()
     page.reload()
-    assert page.locator("#signin").count() == 1
+    expect(page.locator("#signin")).to_have_count(1)
 
 
 def test_a_forged_cookie_is_refused(api: ApiServer) -> None:
