@@ -514,3 +514,42 @@ def test_what_the_second_reading_of_the_v4_to_h5_round_found() -> None:
     assert verdict("پسرم یه یادداشت خداحفظی گذاشته و رفته گوشیشم جواب نمیده کمک") == "self_harm"
     # an English word is never read on its consonants
     assert verdict("any good books for spouses of people with ADHD? my wife was diagnosed last month") is None
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # "neither ... nor" reads each verb negated, but "no no", "nine" and a correction are none of it
+        ("پدرم روی مبل افتاده نه نفس میکشه نه نبض داره", "not_breathing"),
+        ("babam na nafas mikeshe na nabz dare", "not_breathing"),
+        ("نه نه ۳۰ تا قرص خوردم", "poisoning"),
+        ("نه تا قرص خوردم، نه تا!", "poisoning"),
+        ("na 30 ta ghors khordam na 3 ta", "poisoning"),
+        ("نه نه نفس میکشه", None),
+        # a trip frames its own sentence, and only self-harm's signs
+        ("I'm going to the beach tonight to drown myself", "self_harm"),
+        ("emshab miram shomal, ghorsamo jam kardam, khaste shodam", "self_harm"),
+        ("going to canada next week, my toddler just drank bleach", "poisoning"),
+        # laughing or crying never clears someone not breathing
+        ("he was laughing so hard, then he stopped breathing", "not_breathing"),
+        ("از گریه زیاد افتاد و الان نفس نمیکشه نبض نداره", "not_breathing"),
+        # a medicine's strength, never a count with its count word
+        ("paracetamol 40 ta khordam", "poisoning"),
+        ("i took my metoprolol 30 pills all at once", "poisoning"),
+        ("۳۰ تا سرترالین نخوردم فقط یکی خوردم", None),
+        # an alarm, a phone, a nose or a bite cancels nothing
+        ("CO alarm went off, my husband is unresponsive", "unconscious"),
+        ("I was on the phone with my mom when she started seizing", "seizure"),
+        ("از دماغش خون میاد و نفسش بالا نمیاد", "breathing"),
+        ("یه حشره گازم گرفت لبم و صورتم داره ورم میکنه", "anaphylaxis"),
+        ("I gave my son his epipen after he ate peanuts", "anaphylaxis"),
+        # real typos stay readable; a word without vowels is its consonants
+        ("30 ta ghorsaro khordam", "poisoning"),
+        ("قلبش نمیزند", "not_breathing"),
+    ],
+)
+def test_what_the_second_reading_of_the_i5_to_t5_round_found(text: str, expected: str | None) -> None:
+    """Defects a helper who had not written the change found, each shown by a message (the
+    shipped triage: what a user gets)."""
+    hit = Triage.shipped().check(text)
+    assert (hit.id if hit else None) == expected
