@@ -197,9 +197,6 @@ def _composed(cues: dict[str, Any]) -> dict[str, list[str]]:
     }
 
 
-# Personal endings of spoken and written Persian, "my" and "his / her", alone and with the object
-# marker ("your" -ت is left out: "سمت" is a side, not "your poison").
-_FA_PERSONAL = ("م", "ش", "مو", "شو", "مون", "شون")
 # Framings that explain self-harm's words away for the learned second opinion's self-harm head.
 EXPLAINED = frozenset((LIFE_EVENT, "trip", "media", "character", "fiction"))
 
@@ -433,7 +430,7 @@ class Triage:
     def _short_stem(self, surface: str) -> str | None:
         """A two-letter lexicon word with a personal ending ("لبم", "تبش", "پاشو"): the suffix
         stripper keeps stems of three letters, so these would stay unread."""
-        for end in _FA_PERSONAL:
+        for end in words.FA_PERSONAL:
             stem = surface[: -len(end)]
             if surface.endswith(end) and len(stem) == 2 and stem in self._words["fa"]:
                 return stem
@@ -805,19 +802,16 @@ class Triage:
     def _drug_names(self, tokens: list[words.Token]) -> list[int]:
         """Where a medicine is named by its pharmacological stem ("metoprolol", "سرترالین"),
         beside the lexicon's pills: never a word English or Persian uses often ("april")."""
-        found = []
-        for i, t in enumerate(tokens):
-            if t.lang == "en":
-                drug = len(t.surface) >= 7 and t.surface.isalpha() and self._drug_latin.search(t.surface) is not None
-                drug = drug and not words.english_word(t.surface)
-            elif t.lang == "fa":
-                drug = len(t.surface) >= 6 and any(self._drug_fa.search(w) for w in (t.surface, t.keys["fa"]))
-                drug = drug and not words.common_persian(t.surface)
-            else:
-                drug = False
-            if drug:
-                found.append(i)
-        return found
+        return [i for i, t in enumerate(tokens) if self._is_drug(t)]
+
+    def _is_drug(self, t: words.Token) -> bool:
+        if t.lang == "en":
+            latin = len(t.surface) >= 7 and t.surface.isalpha() and self._drug_latin.search(t.surface) is not None
+            return latin and not words.english_word(t.surface)
+        if t.lang == "fa":
+            persian = len(t.surface) >= 6 and any(self._drug_fa.search(w) for w in (t.surface, t.keys["fa"]))
+            return persian and not words.common_persian(t.surface)
+        return False
 
     def _numbers(self, tokens: list[words.Token]) -> list[tuple[str, int, int]]:
         """Counts ("took 30 pills", "۲۰ تا قرص") and young ages ("6 week old", "۴۰ روزه")."""
@@ -834,7 +828,7 @@ class Triage:
             if token.number >= count["min"] and not self._units.fullmatch(nxt) and not temperature:
                 out.append((count["concept"], i, i + 1))
             # a measured temperature that is normal ("تب‌سنج ۳۶.۹", "now she's 36.8") is no fever
-            low, high = self._fever.get("normal", (0.0, 0.0))
+            low, high = self._fever["normal"]
             if low <= token.number <= high and ("." in token.surface or temperature):
                 out.append((self._fever["normal_concept"], i, i + 1))
             if "." in token.surface or token.number >= 38:

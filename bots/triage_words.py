@@ -93,6 +93,9 @@ _FA_SUFFIXES = (
     "هایشان هایمان هایتان هاشون هامون هاتون هایم هایت هایش های ها ترین تر شون مون تون"
     " شان مان تان یم ید ند ام ات اش ای م ت ش ی ه و ا"
 ).split()
+# Personal endings, "my" and "his / her", alone and with the object marker: what a two-letter
+# word carries ("لبم", "پاشو"; "your" -ت is left out: "سمت" is a side, not "your poison").
+FA_PERSONAL = ("م", "ش", "مو", "شو", "مون", "شون")
 _FI_SUFFIXES = (
     "hashun hamun haye hash ham ha eshun emun etun ashun amun atun shun mun tun esh ash am em at et emo amo o ro i e a"
 ).split()
@@ -288,7 +291,7 @@ def fi_key(word: str) -> str:
     spelled = fi_spelling(word)
     stripped = _strip(spelled, _FI_SUFFIXES)
     # the pronoun is off too when only the object marker was ("gushisho" is gushi-sh-o: gushish)
-    if (stripped == spelled or spelled in (stripped + "o", stripped + "ro")) and len(stripped) > 4:
+    if spelled in (stripped, stripped + "o") and len(stripped) > 4:
         stripped = _FI_PRONOUN.sub("", stripped)
     # Colloquial و is typed o or u at will ("tamom" / "tamum", "miboram" / "mibouram"): the
     # stem is compared without the difference (after the endings are off, which differ), when
