@@ -53,7 +53,10 @@ def judge_turns(triage: Triage, turns: list[str]) -> list[str | None]:
 def turn_labels(row: dict[str, Any]) -> list[str]:
     """The right decision after each turn: the writer's, or the row's label for every turn."""
     labels = row.get("turn_labels") or []
-    if len(labels) != len(row["turns"]) or (row["label"] == "emergency") != ("emergency" in labels):
+    # A take-back is labeled either by its last turn ("none") or, by older writers, by its alarm
+    # ("emergency"); both name the right decision after each turn in ``turn_labels``.
+    consistent = labels[-1:] == [row["label"]] or (row["label"] == "emergency" and "emergency" in labels)
+    if len(labels) != len(row["turns"]) or not consistent:
         return [row["label"]] * len(row["turns"])
     return list(labels)
 
@@ -68,7 +71,7 @@ def judge(triage: Triage, row: dict[str, Any]) -> tuple[str | None, int, int]:
         return (hit.id if hit else None), 0, 0
     decisions = judge_turns(triage, row["turns"])
     labels = turn_labels(row)
-    if row["label"] != "emergency":
+    if "emergency" not in labels:
         return next((got for got in decisions if got), None), 0, 0
     first = labels.index("emergency")
     last = max(k for k, label in enumerate(labels) if label == "emergency")
@@ -76,6 +79,14 @@ def judge(triage: Triage, row: dict[str, Any]) -> tuple[str | None, int, int]:
     again = sum(1 for got, label in zip(decisions[first:], labels[first:], strict=True) if got and label == "none")
     early = sum(1 for got in decisions[:first] if got)
     return got, again, early
+
+
+def label_of(row: dict[str, Any]) -> str:
+    """What a row is scored as: a conversation with an emergency turn is an emergency to route
+    (a take-back's alarm included: whether it was routed again after is reported apart)."""
+    if "turns" in row and "emergency" in turn_labels(row):
+        return "emergency"
+    return str(row["label"])
 
 
 def _takes_back(row: dict[str, Any]) -> bool:
@@ -88,6 +99,7 @@ def evaluate(triage: Triage, rows: list[dict[str, Any]]) -> dict[str, Any]:
     misses, alarms, wrong_category, turn_alarms, early = [], [], [], [], []
     for row in rows:
         got, routed_again, routed_early = judge(triage, row)
+        label = label_of(row)
         if routed_again:
             turn_alarms.append(row)
         if routed_early:
@@ -95,17 +107,17 @@ def evaluate(triage: Triage, rows: list[dict[str, Any]]) -> dict[str, Any]:
         kind = "multi_turn" if "turns" in row else row["category"]
         for key in ((kind, row["lang"]), (kind, "*"), ("*", row["lang"]), ("*", "*")):
             cell = cells[key]
-            if row["label"] == "emergency":
+            if label == "emergency":
                 cell[0] += 1
                 cell[1] += got is not None
             else:
                 cell[2] += 1
                 cell[3] += got is not None
-        if row["label"] == "emergency" and got is None:
+        if label == "emergency" and got is None:
             misses.append(row)
-        elif row["label"] == "emergency" and got != row["category"] and "turns" not in row:
+        elif label == "emergency" and got != row["category"] and "turns" not in row:
             wrong_category.append((row, got))
-        elif row["label"] != "emergency" and got is not None:
+        elif label != "emergency" and got is not None:
             alarms.append((row, got))
     return {
         "cells": cells,

@@ -245,6 +245,8 @@ class Triage:
         self._drug_fa = re.compile(f"(?:{'|'.join(stems['fa'])})$")
         self._drug_concept = str(stems["concept"])
         self._english_common = frozenset(data.get("english_common", []))
+        self._coordinators = {lang: set(w) for lang, w in data["negation"].get("coordinators", {}).items()}
+        self._finglish_common = frozenset(data.get("finglish_common", []))
         self._never_negated = frozenset(data.get("never_negated", []))
         self._transparent = {lang: set(words) for lang, words in data["negation"]["transparent"].items()}
         pending: list[tuple[_Term, list[words.Token]]] = []
@@ -305,6 +307,7 @@ class Triage:
         self._now = self._compile_cue_set(data["framing"]["now"])
         self._count = data["numbers"]["count"]
         self._units = re.compile("|".join(self._count["units"]))
+        self._ordinal_after = re.compile("|".join(self._count.get("ordinal_after", ["(?!)"])))
         self._count_words = frozenset(self._count.get("words", ()))
         self._fever = data["numbers"]["fever"]
         self._not_fever = re.compile("|".join(self._fever["not_after"]))
@@ -409,6 +412,10 @@ class Triage:
         key = token.keys.get(lang)
         if key is None or (lang == "fi" and self._english_only(token, guarded)):
             return frozenset()
+        if lang == "fi" and token.surface in self._finglish_common:
+            # a common word: itself where the lexicon writes it, never a near spelling or a
+            # word that shares its key
+            return frozenset((key,)) if token.surface in self._fi_surfaces else frozenset()
         stem = self._short_stem(token.surface) if lang == "fa" else None
         if key in self._words[lang]:
             return frozenset((key, stem)) if stem else frozenset((key,))
@@ -441,6 +448,8 @@ class Triage:
         consonants (two are enough: "dge" is dige, "hme" hame)."""
         surface = token.surface
         if len(surface) < 3 or not surface.isalpha() or not surface.isascii() or self._english_only(token, guarded):
+            return frozenset()
+        if surface in self._finglish_common:
             return frozenset()
         found = self._sh_read.get(surface)
         if found is None:
@@ -623,12 +632,22 @@ class Triage:
             i, steps = i - 1, steps + 1
         # Right after, past a copula or "also": a word that says the concept is absent or as it
         # should be ("seizure-free", "my speech is fine", "حرف زدنم هم خوبه").
-        i = end
-        while i < len(tokens) and i - end < 3 and tokens[i].clause == tokens[end - 1].clause:
+        # Also past another concept joined to it, then a copula: "حرف زدن و دستام هم کاملا عادیه",
+        # "speech and face are normal" (but not "sudden headache and neck normal").
+        i, joining, joined, copula = end, False, False, False
+        while i < len(tokens) and i - end < (6 if joining else 3) and tokens[i].clause == tokens[end - 1].clause:
             if self._is(tokens[i], self._absent_after):
+                if joining and not (joined and copula):
+                    break
                 # ... unless a negative verb follows it: "normal nist" is "not normal"
                 return not (i + 1 < len(tokens) and self._negative(tokens[i + 1]))
-            if not self._is(tokens[i], self._copula):
+            if self._is(tokens[i], self._copula) and (joined or not joining):
+                copula = True
+            elif not (copula or joining) and self._is(tokens[i], self._coordinators):
+                joining = True
+            elif joining and not copula and in_term[i]:
+                joined = True
+            else:
                 break
             i += 1
         if not forward:
@@ -825,7 +844,8 @@ class Triage:
             after = tokens[i + 2].surface.replace("'", "") if i + 2 < len(tokens) else ""
             # a temperature right after its word ("تب ۳۸", "fever of 38.5") is no count of pills
             temperature = any(tokens[k].surface in self._fever_words for k in range(max(0, i - 2), i))
-            if token.number >= count["min"] and not self._units.fullmatch(nxt) and not temperature:
+            ordinal = i > 0 and self._ordinal_after.fullmatch(tokens[i - 1].surface) is not None
+            if token.number >= count["min"] and not self._units.fullmatch(nxt) and not (temperature or ordinal):
                 out.append((count["concept"], i, i + 1))
             # a measured temperature that is normal ("تب‌سنج ۳۶.۹", "now she's 36.8") is no fever
             low, high = self._fever["normal"]
