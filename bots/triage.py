@@ -129,6 +129,9 @@ class _Category:
     kept_by_now: bool  # "now" alone keeps it ("someone is not breathing now")
     keep_against: frozenset[str]  # the framings a kept ("1p:") term resists
     lowered_always: frozenset[str] = frozenset()  # framings that lower even a kept term (a song quoted)
+    # Kept ("1p:") terms a life event or a trip never explains: moving abroad explains a goodbye
+    # or things given away, never "I want to kill myself" or "everyone would be better off without me".
+    never_explained: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -198,7 +201,8 @@ def _composed(cues: dict[str, Any]) -> dict[str, list[str]]:
 
 
 # Framings that explain self-harm's words away for the learned second opinion's self-harm head.
-EXPLAINED = frozenset((LIFE_EVENT, "trip", "media", "character", "fiction"))
+EVENTS = frozenset((LIFE_EVENT, "trip"))  # what a writer is doing, which explains hints, not intent
+EXPLAINED = EVENTS | {"media", "character", "fiction"}
 
 
 class Triage:
@@ -356,6 +360,7 @@ class Triage:
             kept_by_now=bool(spec.get("kept_by_now", False)),
             keep_against=frozenset(spec.get("keep_against", self._frames)),
             lowered_always=frozenset(spec.get("lowered_always", ())),
+            never_explained=frozenset(spec.get("never_explained", ())),
         )
 
     @staticmethod
@@ -895,6 +900,8 @@ class Triage:
                 # "now" keeps a match in its own clause or the next one ("he is not breathing now").
                 now = (m.sentence, token.clause) in analysis.now or (m.sentence, token.clause + 1) in analysis.now
                 urgent = m.sentence in analysis.urgent or (category.kept_by_now and now)
+                if m.first_person and m.concept in category.never_explained:
+                    frames -= EVENTS
                 lowering = (frames - despite) & category.frames
                 lowered = bool(lowering) and not urgent
                 # a kept term resists only the framings it is kept against: "sometimes he stops
