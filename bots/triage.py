@@ -129,8 +129,8 @@ class _Category:
     kept_by_now: bool  # "now" alone keeps it ("someone is not breathing now")
     keep_against: frozenset[str]  # the framings a kept ("1p:") term resists
     lowered_always: frozenset[str] = frozenset()  # framings that lower even a kept term (a song quoted)
-    # Kept ("1p:") terms a life event or a trip never explains: moving abroad explains a goodbye
-    # or things given away, never "I want to kill myself" or "everyone would be better off without me".
+    # Terms a life event or a trip never explains: moving abroad explains a goodbye or things
+    # given away, never "I want to kill myself" or "everyone would be better off without me".
     never_explained: frozenset[str] = frozenset()
 
 
@@ -250,6 +250,7 @@ class Triage:
         self._drug_concept = str(stems["concept"])
         self._english_common = frozenset(data.get("english_common", []))
         self._coordinators = {lang: set(w) for lang, w in data["negation"].get("coordinators", {}).items()}
+        self._plural_copula = {lang: set(w) for lang, w in data["negation"].get("plural_copula", {}).items()}
         self._finglish_common = frozenset(data.get("finglish_common", []))
         self._never_negated = frozenset(data.get("never_negated", []))
         self._transparent = {lang: set(words) for lang, words in data["negation"]["transparent"].items()}
@@ -300,6 +301,9 @@ class Triage:
         self._year_words, self._short_years = frozenset(short["after"]), tuple(short["range"])
         # A cue of these can itself be negated ("no history of", "حالش خوب نیست"); a question's cannot.
         self._negatable_frames = {n for n, cues in data["framing"]["frames"].items() if cues.get("negatable", True)}
+        # A cue right after one of these words is the setting, not the subject: "while we were
+        # watching a tv show he collapsed" is no story
+        self._setting_words = {n: frozenset(c.get("unless_after", ())) for n, c in data["framing"]["frames"].items()}
         self._default_frames = [n for n, cues in data["framing"]["frames"].items() if not cues.get("opt_in")]
         self._urgent = self._compile_cue_set(data["framing"]["urgent"])
         self._sincere = self._compile_cue_set({k: v for k, v in data["framing"]["sincere"].items() if k != "drops"})
@@ -618,6 +622,29 @@ class Triage:
         pattern = self._positive_verb.get("fi" if token.lang == "en" else token.lang)
         return pattern is not None and pattern.fullmatch(token.surface) is not None
 
+    def _said_fine(self, tokens: list[words.Token], end: int, in_term: list[bool]) -> int | None:
+        """Where the words right after a concept end that say it is absent or as it should be,
+        past a copula or "also" ("seizure-free", "my speech is fine", "حرف زدنم هم خوبه"), or
+        past another concept joined to it and then a plural copula ("speech and face are normal",
+        but not "his face is drooping and speech is normal"); None if none."""
+        if end == 0:
+            return None
+        i, joining, joined, copula = end, False, False, False
+        while i < len(tokens) and i - end < (6 if joining else 3) and tokens[i].clause == tokens[end - 1].clause:
+            if self._is(tokens[i], self._absent_after):
+                return None if joining and not (joined and copula) else i + 1
+            carries = self._plural_copula if joining else self._copula  # "speech and face are", "speech is"
+            if (joined or not joining) and self._is(tokens[i], carries):
+                copula = True
+            elif not (copula or joining) and self._is(tokens[i], self._coordinators):
+                joining = True
+            elif joining and not copula and in_term[i]:
+                joined = True
+            else:
+                return None
+            i += 1
+        return None
+
     def _negated(
         self, tokens: list[words.Token], start: int, end: int, in_term: list[bool], *, forward: bool = True
     ) -> bool:
@@ -635,26 +662,11 @@ class Triage:
             if not (in_term[i] or self._is(token, self._transparent)):
                 break
             i, steps = i - 1, steps + 1
-        # Right after, past a copula or "also": a word that says the concept is absent or as it
-        # should be ("seizure-free", "my speech is fine", "حرف زدنم هم خوبه").
-        # Also past another concept joined to it, then a copula: "حرف زدن و دستام هم کاملا عادیه",
-        # "speech and face are normal" (but not "sudden headache and neck normal").
-        i, joining, joined, copula = end, False, False, False
-        while i < len(tokens) and i - end < (6 if joining else 3) and tokens[i].clause == tokens[end - 1].clause:
-            if self._is(tokens[i], self._absent_after):
-                if joining and not (joined and copula):
-                    break
-                # ... unless a negative verb follows it: "normal nist" is "not normal"
-                return not (i + 1 < len(tokens) and self._negative(tokens[i + 1]))
-            if self._is(tokens[i], self._copula) and (joined or not joining):
-                copula = True
-            elif not (copula or joining) and self._is(tokens[i], self._coordinators):
-                joining = True
-            elif joining and not copula and in_term[i]:
-                joined = True
-            else:
-                break
-            i += 1
+        # Right after: a word that says the concept is absent or as it should be (see _said_fine)
+        fine = self._said_fine(tokens, end, in_term)
+        if fine is not None:
+            # ... unless a negative verb follows it: "normal nist" is "not normal"
+            return not (fine < len(tokens) and self._negative(tokens[fine]))
         if not forward:
             return False
         # After: the verb the concept attaches to, past fillers and coordinated concepts only.
@@ -680,6 +692,19 @@ class Triage:
             for k in range(s, e):
                 in_term[k] = True
         spans = sorted({(s, e) for _, s, e in found if e - s > 1})
+        for term, s, e in found:
+            # "speech is fine" says that of speech: its "is fine" is no all-clear for the sentence
+            # ("she is fine" still is one, and so is "alan khube": a person, a time or a pill is no sign)
+            if (
+                term.negative_form
+                or term.concept in self._never_negated
+                or term.concept in (SOMEONE_ELSE, self._drug_concept)
+                or term.concept.startswith(SELF_HARM_SIGNS)
+            ):
+                continue
+            fine = self._said_fine(tokens, e, in_term)
+            if fine is not None:
+                spans.append((s, fine))
         for term, s, e in found:
             if not (term.negative_form or term.concept in self._never_negated) and self._negated(
                 tokens, s, e, in_term, forward=not term.ends_in_verb
@@ -726,6 +751,12 @@ class Triage:
             negatable = name in self._negatable_frames
             cued[name] = self._scan_cues(tokens, cues, in_term, spans, negatable=negatable, keys=cue_keys)
             cued[name] |= years if name == "history" else set()
+            if self._setting_words[name]:
+                cued[name] = {
+                    i
+                    for i in cued[name]
+                    if not any(t.surface in self._setting_words[name] for t in tokens[max(0, i - 3) : i])
+                }
             for unit in self._widen(tokens, cued[name], scope, analysis.parts):
                 analysis.framed.setdefault(unit, set()).add(name)
         urgent = self._scan_cues(tokens, self._urgent, in_term, keys=cue_keys)
@@ -849,7 +880,12 @@ class Triage:
             after = tokens[i + 2].surface.replace("'", "") if i + 2 < len(tokens) else ""
             # a temperature right after its word ("تب ۳۸", "fever of 38.5") is no count of pills
             temperature = any(tokens[k].surface in self._fever_words for k in range(max(0, i - 2), i))
-            ordinal = i > 0 and self._ordinal_after.fullmatch(tokens[i - 1].surface) is not None
+            # "week 20" is no count, but "yek ruz 25 ta ghors" is: a count word after it decides
+            ordinal = (
+                i > 0
+                and self._ordinal_after.fullmatch(tokens[i - 1].surface) is not None
+                and nxt not in self._count_words
+            )
             if token.number >= count["min"] and not self._units.fullmatch(nxt) and not (temperature or ordinal):
                 out.append((count["concept"], i, i + 1))
             # a measured temperature that is normal ("تب‌سنج ۳۶.۹", "now she's 36.8") is no fever
@@ -900,7 +936,7 @@ class Triage:
                 # "now" keeps a match in its own clause or the next one ("he is not breathing now").
                 now = (m.sentence, token.clause) in analysis.now or (m.sentence, token.clause + 1) in analysis.now
                 urgent = m.sentence in analysis.urgent or (category.kept_by_now and now)
-                if m.first_person and m.concept in category.never_explained:
+                if m.concept in category.never_explained:
                     frames -= EVENTS
                 lowering = (frames - despite) & category.frames
                 lowered = bool(lowering) and not urgent

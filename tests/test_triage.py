@@ -553,3 +553,60 @@ def test_what_the_second_reading_of_the_i5_to_t5_round_found(text: str, expected
     shipped triage: what a user gets)."""
     hit = Triage.shipped().check(text)
     assert (hit.id if hit else None) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # a life event or a trip explains hints, never intent, a burden or a suicide note
+        ("I am moving abroad next week and I want to kill myself", "self_harm"),
+        ("moving to canada next month, everyone would be better off without me", "self_harm"),
+        ("im moving out and I wrote a suicide note", "self_harm"),
+        ("after my graduation I plan to jump off the bridge", "self_harm"),
+        ("moving to canada next month, wont be around much longer lol", None),
+        (
+            "امروز آخرین روز کارم بود، برای همه‌ی همکارا نامه‌ی خداحافظی نوشتم. دلم براشون تنگ میشه ولی کار جدیدم بهتره",
+            None,
+        ),
+        # no scary film, cold, joke, call or game lowers a real emergency
+        ("it was so scary, she stopped breathing and went blue", "not_breathing"),
+        ("az sarma oomad tu khune va alan tashanoj karde, behosh nemiad", "seizure"),
+        ("this is not a prank, my brother is having a seizure", "seizure"),
+        ("he was joking with us when he suddenly collapsed and started seizing", "seizure"),
+        ("after this call I'm going to kill myself", "self_harm"),
+        ("nothing in the game or in my life matters anymore, I'm going to kill myself tonight", "self_harm"),
+        # "X and Y is normal" is said of Y; "X and Y are normal" of both
+        ("his face is drooping and speech is normal", "stroke"),
+        ("face drooping and arm weak, speech is fine", "stroke"),
+        ("her speech and face are normal", None),
+        # "speech is fine" says so of speech: no all-clear for the sentence
+        ("my mom's left arm went weak and speech is fine", "stroke"),
+        # a number after "week" is its ordinal, but a count word makes it a count
+        ("باردارم هفته ۲۰، میتونم استامینوفن بخورم؟", None),
+        # words to a song, a tower looked up, a covid test: no emergency
+        ("what are the words to Breathe by Pink Floyd", None),
+        ("I googled how tall the tallest building in Dubai is", None),
+        ("she has to stop after every word to breathe", "breathing"),
+        # watching a show is where it happened, not a story
+        ("we were watching a tv show and he collapsed, he is not responding", "unconscious"),
+        # someone who ended their life, and "I want to do the same"
+        ("تو سریال دیدم یکی خودشو کشت، منم میخوام همین کارو بکنم", "self_harm"),
+    ],
+)
+def test_what_the_second_reading_of_the_a6_to_h6_round_found(text: str, expected: str | None) -> None:
+    """Defects a helper who had not written the change found (or the round's own probes), each
+    shown by a message; the rules alone, so the learned model cannot hide them."""
+    hit = Triage.rules_only().check(text)
+    assert (hit.id if hit else None) == expected
+
+
+def test_a_later_turn_read_as_the_setting_routes_with_the_earlier_ones() -> None:
+    triage = Triage.rules_only()
+    hit = triage.check_conversation(
+        [
+            "my husband suddenly can't speak properly and his face is drooping",
+            "it started while we were watching a tv show, now his left arm is weak too",
+        ]
+    )
+    assert hit is not None
+    assert hit.id == "stroke"
