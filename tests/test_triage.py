@@ -589,6 +589,13 @@ def test_what_the_second_reading_of_the_i5_to_t5_round_found(text: str, expected
         ("she has to stop after every word to breathe", "breathing"),
         # watching a show is where it happened, not a story
         ("we were watching a tv show and he collapsed, he is not responding", "unconscious"),
+        # a laugh is no safety net for a count of pills; "I already took them" is no hypothetical
+        ("lol i just took 40 of my sleeping pills", "poisoning"),
+        ("میخوام بدونم اگه کسی ۴۰ تا قرص بخوره چی میشه، چون الان خوردم", "poisoning"),
+        ("this cafeteria food is pure poison lmao, I'd rather starve", None),
+        # the vet is a place, not the patient
+        ("the vet is closed and my son ate rat poison", "poisoning"),
+        ("my dog ate rat poison, the vet is closed", None),
         # someone who ended their life, and "I want to do the same"
         ("تو سریال دیدم یکی خودشو کشت، منم میخوام همین کارو بکنم", "self_harm"),
     ],
