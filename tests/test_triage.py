@@ -596,6 +596,17 @@ def test_what_the_second_reading_of_the_i5_to_t5_round_found(text: str, expected
         # the vet is a place, not the patient
         ("the vet is closed and my son ate rat poison", "poisoning"),
         ("my dog ate rat poison, the vet is closed", None),
+        # pills in front of me make a what-if sincere; "honestly same" after a lyric
+        ("یه سوال داشتم، اگه آدم ۵۰ تا قرص خواب بخوره چی میشه؟ الان جلومه", "poisoning"),
+        ("this song lyric hits hard 'I want to die' and honestly same, I've got the rope", "self_harm"),
+        # "also", "manam" (me too) start a new part: a story's frame stops there
+        ("writing a story about a girl who overdoses, also I took 20 pills an hour ago", "poisoning"),
+        ("in film didam ye nafar overdose kard, manam 30 ta ghors khordam", "poisoning"),
+        # a gun held to oneself; not worth staying alive, whatever life event is beside it
+        ("dadasham raft sarbazi, hala zang zade mige tofangesho gozashte zire chuneh", "self_harm"),
+        ("khaharam az vaghti mohajerat karde mige dige arzesh nadare zende bemunam", "self_harm"),
+        # a list item indented too deep had merged two terms into one
+        ("دستمو دارم میبرم", "self_harm"),
         # someone who ended their life, and "I want to do the same"
         ("تو سریال دیدم یکی خودشو کشت، منم میخوام همین کارو بکنم", "self_harm"),
     ],
@@ -617,3 +628,18 @@ def test_a_later_turn_read_as_the_setting_routes_with_the_earlier_ones() -> None
     )
     assert hit is not None
     assert hit.id == "stroke"
+
+
+def test_every_lexicon_term_is_one_term() -> None:
+    """A list item indented too deep is folded into the one before it by YAML ("دارم خودمو
+    میبرم - 1p:دستمو دارم میبرم"), and both terms are lost without an error."""
+    data = _shipped_data()
+    merged = [
+        term
+        for spec in data["concepts"].values()
+        for terms in spec.values()
+        if isinstance(terms, list)
+        for term in terms
+        if isinstance(term, str) and (" - " in term or term.count("1p:") > 1)
+    ]
+    assert merged == []
