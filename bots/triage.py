@@ -95,6 +95,7 @@ class _Term:
     negative_form: bool = False
     # The term ends in a verb ("خفه میشم", "خورده"): a negative verb after it governs another clause.
     ends_in_verb: bool = False
+    rank: int = 0  # its place among the terms of its first word (longest first): the order they are tried
 
 
 @dataclass
@@ -285,9 +286,21 @@ class Triage:
             entry.negative_form = any(self._negative(t) or self._is(t, self._negation) for t in term_tokens)
             last = term_tokens[-1]
             entry.ends_in_verb = self._affirmative(last) or last.surface.startswith(("می", "mi"))
-        for index in (self._index, self._swapped):
-            for entries in index.values():
+        # By first word and, for longer terms, by their second (the word that must come next):
+        # a message's word is tried against the few terms its next word allows.
+        self._by_two: dict[tuple[str, str, str], list[_Term]] = {}
+        self._swapped_by_two: dict[tuple[str, str, str], list[_Term]] = {}
+        self._single: dict[tuple[str, str], list[_Term]] = {}
+        for index, by_two, second in ((self._index, self._by_two, 1), (self._swapped, self._swapped_by_two, 0)):
+            for (lang, first), entries in index.items():
                 entries.sort(key=lambda e: -len(e.keys))  # longest term first
+                for rank, entry in enumerate(entries):
+                    if index is self._index:
+                        entry.rank = rank
+                    if len(entry.keys) == 1:
+                        self._single.setdefault((lang, first), []).append(entry)
+                    else:
+                        by_two.setdefault((lang, first, entry.keys[second]), []).append(entry)
         self._frames = {
             name: (
                 self._compile_cue_set({k: v for k, v in cues.items() if k in ("en", "fa", "fi")} | _composed(cues)),
@@ -491,6 +504,31 @@ class Triage:
             j += 1
         return j
 
+    def _candidates(
+        self, table: list[dict[str, frozenset[str]]], skippable: list[bool], i: int, lang: str, first: str
+    ) -> Sequence[_Term]:
+        """The terms that may start at token i with ``first``, in the order they are tried: all of
+        them where a filler follows (it may stand between a term's words), else the one-word terms
+        and those whose second word is a reading of the next token."""
+        if i + 1 >= len(table) or skippable[i + 1]:
+            return self._index.get((lang, first), ())
+        groups = [self._single.get((lang, first), ())]
+        groups += [self._by_two.get((lang, first, k), ()) for k in table[i + 1][lang]]
+        found = [t for group in groups for t in group]
+        # each group keeps the order; merged, they take it back
+        return sorted(found, key=lambda t: t.rank) if sum(1 for group in groups if group) > 1 else found
+
+    @staticmethod
+    def _may_follow(
+        table: list[dict[str, frozenset[str]]], skippable: list[bool], i: int, order: tuple[str, ...], lang: str
+    ) -> bool:
+        """Whether a term's second word (in ``order``) can follow token i: it is the next word, or
+        a filler stands there (see _match_at)."""
+        if len(order) < 2:
+            return True
+        j = i + 1
+        return j < len(table) and (skippable[j] or order[1] in table[j][lang])
+
     def _find_terms(self, tokens: list[words.Token]) -> list[tuple[_Term, int, int]]:
         found: list[tuple[_Term, int, int]] = []
         latin = [t for t in tokens if t.lang == "en"]
@@ -512,21 +550,36 @@ class Triage:
             k if t.lang != "en" or self._english(t) else {**k, "fi": k["fi"] | self._sh_bones(t, guarded)}
             for k, t in zip(keys, tokens, strict=True)
         ]
-        for i in range(len(tokens)):
+        n = len(tokens)
+        # the word after each: a filler may stand between a term's words, anything else must be the
+        # term's next word (checked here first: most terms fail there, and cheaply)
+        skippable = [self._is(t, self._fillers) for t in tokens] + [False]
+        for i in range(n):
             for lang, first in ((code, key) for code in LANGS for key in sh_keys[i][code]):
-                for term in self._index.get((lang, first), ()):
+                for term in self._candidates(sh_keys, skippable, i, lang, first):
                     sh = term.concept.startswith(SELF_HARM_SIGNS)
-                    if not sh and first not in keys[i][lang]:
+                    table = sh_keys if sh else keys
+                    if (not sh and first not in keys[i][lang]) or not self._may_follow(
+                        table, skippable, i, term.keys, lang
+                    ):
                         continue
-                    end = self._match_at(tokens, sh_keys if sh else keys, i, term, lang)
+                    end = self._match_at(tokens, table, i, term, lang)
                     if end is not None:
                         found.append((term, i, end))
-                for term in self._swapped.get((lang, first), ()):
+                swapped_terms = (
+                    self._swapped.get((lang, first), ())
+                    if skippable[i + 1] or i + 1 >= n
+                    else [t for k in sh_keys[i + 1][lang] for t in self._swapped_by_two.get((lang, first, k), ())]
+                )
+                for term in swapped_terms:
                     sh = term.concept.startswith(SELF_HARM_SIGNS)
-                    if not sh and first not in keys[i][lang]:
-                        continue
+                    table = sh_keys if sh else keys
                     swapped = (term.keys[1], term.keys[0], *term.keys[2:])
-                    end = self._match_at(tokens, sh_keys if sh else keys, i, term, lang, swapped)
+                    if (not sh and first not in keys[i][lang]) or not self._may_follow(
+                        table, skippable, i, swapped, lang
+                    ):
+                        continue
+                    end = self._match_at(tokens, table, i, term, lang, swapped)
                     if end is not None:
                         found.append((term, i, end))
         # Some terms mean something else inside a longer one: "can not breathe" is not "not breathing".
