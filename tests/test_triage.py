@@ -238,7 +238,9 @@ def test_the_second_opinion_never_drops_self_harm_nor_a_long_message() -> None:
 def test_the_self_harm_head_adds_a_crisis_hit_below_the_emergency_threshold() -> None:
     model = TriageModel.shipped()
     assert model.add_self_harm < model.add
-    only_self_harm = Triage(_shipped_data(), dataclasses.replace(model, add=1.01, add_self_harm=0.0))
+    only_self_harm = Triage(
+        _shipped_data(), dataclasses.replace(model, add=1.01, add_self_harm=0.0, self_harm_floor=0.0)
+    )
     hit = only_self_harm.check("hello there")
     assert hit is not None
     assert hit.id == "self_harm"
@@ -300,7 +302,9 @@ def test_chat_spelling_is_folded() -> None:
 
 def test_the_self_harm_head_adds_nothing_to_a_life_event() -> None:
     model = TriageModel.shipped()
-    only_self_harm = Triage(_shipped_data(), dataclasses.replace(model, add=1.01, add_self_harm=0.0))
+    only_self_harm = Triage(
+        _shipped_data(), dataclasses.replace(model, add=1.01, add_self_harm=0.0, self_harm_floor=0.0)
+    )
     assert only_self_harm.check("hello there") is not None
     assert only_self_harm.check("flying to Rome tomorrow, what should I pack") is None
     assert only_self_harm.check_conversation(["hello", "moving to Berlin next week, any tips"]) is None
