@@ -611,6 +611,12 @@ def test_what_the_second_reading_of_the_i5_to_t5_round_found(text: str, expected
         ("khaharam az vaghti mohajerat karde mige dige arzesh nadare zende bemunam", "self_harm"),
         # a list item indented too deep had merged two terms into one
         ("دستمو دارم میبرم", "self_harm"),
+        # before term, cramps with spotting; a method's pain asked about beside things handed over
+        ("having some cramps and a bit of spotting. I'm 22 weeks pregnant", "pregnancy"),
+        (
+            "ye soal, age adam ye bottle ghors khab bokhore dard dare? vasayelamo ham gozashtam baraye khaharam",
+            "self_harm",
+        ),
         # someone who ended their life, and "I want to do the same"
         ("تو سریال دیدم یکی خودشو کشت، منم میخوام همین کارو بکنم", "self_harm"),
     ],
