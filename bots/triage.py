@@ -95,7 +95,10 @@ class _Term:
     negative_form: bool = False
     # The term ends in a verb ("خفه میشم", "خورده"): a negative verb after it governs another clause.
     ends_in_verb: bool = False
-    rank: int = 0  # its place among the terms of its first word (longest first): the order they are tried
+    # its place among the terms of its first word (longest first), the order they are tried; and
+    # among those of its second, where its first two words may come swapped (SCRAMBLED)
+    rank: int = 0
+    swapped_rank: int = 0
 
 
 @dataclass
@@ -291,11 +294,14 @@ class Triage:
         self._by_two: dict[tuple[str, str, str], list[_Term]] = {}
         self._swapped_by_two: dict[tuple[str, str, str], list[_Term]] = {}
         self._single: dict[tuple[str, str], list[_Term]] = {}
-        for index, by_two, second in ((self._index, self._by_two, 1), (self._swapped, self._swapped_by_two, 0)):
+        for swapped, index, by_two in ((False, self._index, self._by_two), (True, self._swapped, self._swapped_by_two)):
+            second = 0 if swapped else 1  # where the word that must come next sits in its keys
             for (lang, first), entries in index.items():
                 entries.sort(key=lambda e: -len(e.keys))  # longest term first
                 for rank, entry in enumerate(entries):
-                    if index is self._index:
+                    if swapped:
+                        entry.swapped_rank = rank
+                    else:
                         entry.rank = rank
                     if len(entry.keys) == 1:
                         self._single.setdefault((lang, first), []).append(entry)
@@ -505,18 +511,29 @@ class Triage:
         return j
 
     def _candidates(
-        self, table: list[dict[str, frozenset[str]]], skippable: list[bool], i: int, lang: str, first: str
+        self,
+        table: list[dict[str, frozenset[str]]],
+        skippable: list[bool],
+        i: int,
+        lang: str,
+        first: str,
+        *,
+        swapped: bool = False,
     ) -> Sequence[_Term]:
-        """The terms that may start at token i with ``first``, in the order they are tried: all of
-        them where a filler follows (it may stand between a term's words), else the one-word terms
-        and those whose second word is a reading of the next token."""
+        """The terms that may start at token i with ``first`` (with their first two words swapped,
+        if ``swapped``), in the order they are tried: all of them where a filler follows (it may
+        stand between a term's words), else the one-word terms and those whose next word is a
+        reading of the next token."""
+        index, by_two = (self._swapped, self._swapped_by_two) if swapped else (self._index, self._by_two)
         if i + 1 >= len(table) or skippable[i + 1]:
-            return self._index.get((lang, first), ())
-        groups = [self._single.get((lang, first), ())]
-        groups += [self._by_two.get((lang, first, k), ()) for k in table[i + 1][lang]]
+            return index.get((lang, first), ())
+        groups = [] if swapped else [self._single.get((lang, first), ())]
+        groups += [by_two.get((lang, first, k), ()) for k in table[i + 1][lang]]
         found = [t for group in groups for t in group]
+        if sum(1 for group in groups if group) <= 1:
+            return found
         # each group keeps the order; merged, they take it back
-        return sorted(found, key=lambda t: t.rank) if sum(1 for group in groups if group) > 1 else found
+        return sorted(found, key=lambda t: t.swapped_rank if swapped else t.rank)
 
     @staticmethod
     def _may_follow(
@@ -566,12 +583,7 @@ class Triage:
                     end = self._match_at(tokens, table, i, term, lang)
                     if end is not None:
                         found.append((term, i, end))
-                swapped_terms = (
-                    self._swapped.get((lang, first), ())
-                    if skippable[i + 1] or i + 1 >= n
-                    else [t for k in sh_keys[i + 1][lang] for t in self._swapped_by_two.get((lang, first, k), ())]
-                )
-                for term in swapped_terms:
+                for term in self._candidates(sh_keys, skippable, i, lang, first, swapped=True):
                     sh = term.concept.startswith(SELF_HARM_SIGNS)
                     table = sh_keys if sh else keys
                     swapped = (term.keys[1], term.keys[0], *term.keys[2:])
