@@ -336,6 +336,9 @@ class Triage:
         self._units = re.compile("|".join(self._count["units"]))
         self._ordinal_after = re.compile("|".join(self._count.get("ordinal_after", ["(?!)"])))
         self._count_words = frozenset(self._count.get("words", ()))
+        self._rate_before = frozenset(self._count.get("rate_before", ()))
+        self._rate_after_not = frozenset(self._count.get("rate_after_not", ()))
+        self._rate_after = [tuple(phrase.split()) for phrase in self._count.get("rate_after", ())]
         self._fever = data["numbers"]["fever"]
         self._not_fever = re.compile("|".join(self._fever["not_after"]))
         self._fever_words = frozenset(self._fever.get("words", []))
@@ -445,10 +448,19 @@ class Triage:
             # word that shares its key
             return frozenset((key,)) if token.surface in self._fi_surfaces else frozenset()
         stem = self._short_stem(token.surface) if lang == "fa" else None
+        # a Finglish word may end in more than one way ("halgham": halgh-am, not halg-ham): every
+        # reading the lexicon knows
+        readings = (
+            frozenset(s for s in words.fi_stems(token.surface) if s in self._words["fi"])
+            if lang == "fi"
+            else frozenset()
+        )
         if key in self._words[lang]:
-            return frozenset((key, stem)) if stem else frozenset((key,))
+            return frozenset((key, stem)) if stem else frozenset((key,)) | readings
         if stem:
             return frozenset((stem,))
+        if readings:
+            return readings
         if lang == "fi" and dropped and not self._english(token) and words.voweless(token.surface):
             # a word typed without its vowels is its consonants, not a typo of some other word
             # ("gzsht" is gozasht, not gusht)
@@ -952,7 +964,7 @@ class Triage:
                 and nxt not in self._count_words
             )
             if token.number >= count["min"] and not self._units.fullmatch(nxt) and not (temperature or ordinal):
-                out.append((count["concept"], i, i + 1))
+                out.append((count["rate_concept"] if self._is_rate(tokens, i) else count["concept"], i, i + 1))
             # a measured temperature that is normal ("تب‌سنج ۳۶.۹", "now she's 36.8") is no fever
             low, high = self._fever["normal"]
             if low <= token.number <= high and ("." in token.surface or temperature):
@@ -977,6 +989,25 @@ class Triage:
                 elif plain.fullmatch(nxt):
                     out.append((self._age["span_concept"], i, i + 2))
         return out
+
+    def _is_rate(self, tokens: list[words.Token], i: int) -> bool:
+        """A number said per day is a regimen, no count taken at once: "روزی ۱۲ تا قرص", "12
+        different pills a day" (but "30 pills in a day" is a count)."""
+        if i > 0 and tokens[i - 1].surface in self._rate_before:
+            return True
+        clause = tokens[i].clause
+        for k in range(i + 1, min(i + 5, len(tokens))):
+            if tokens[k].clause != clause:
+                return False
+            for phrase in self._rate_after:
+                end = k + len(phrase)
+                if (
+                    end <= len(tokens)
+                    and tuple(t.surface for t in tokens[k:end]) == phrase
+                    and tokens[k - 1].surface not in self._rate_after_not
+                ):
+                    return True
+        return False
 
     # -- judging ----------------------------------------------------------------
 

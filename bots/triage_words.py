@@ -299,6 +299,19 @@ def fi_key(word: str) -> str:
     return stripped.replace("o", "u") if len(stripped) >= 4 else stripped
 
 
+@lru_cache(maxsize=65536)
+def fi_stems(word: str) -> tuple[str, ...]:
+    """Every reading of a Finglish word with one ending off, where fi_key takes the first ending
+    that fits: "halgham" is halgh-am (my throat), not halg-ham."""
+    spelled = fi_spelling(word)
+    stems = []
+    for suffix in _FI_SUFFIXES:
+        if spelled.endswith(suffix) and len(spelled) - len(suffix) >= 3:
+            stem = spelled[: -len(suffix)]
+            stems.append(stem.replace("o", "u") if len(stem) >= 4 else stem)
+    return tuple(stems)
+
+
 def _number(surface: str) -> float | None:
     if surface[0].isdigit():
         try:

@@ -15,14 +15,17 @@ import subprocess
 import sys
 import zlib
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
 
 from bots import triage_words as words
 from bots.triage import Triage, _shipped_data
 from bots.triage_model import TriageModel, features
 
 DATA = Path(__file__).parent / "data"
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def rows(split: str) -> list[dict]:
@@ -642,6 +645,60 @@ def test_a_later_turn_read_as_the_setting_routes_with_the_earlier_ones() -> None
     )
     assert hit is not None
     assert hit.id == "stroke"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # a means left on with a goodbye, whatever the verb
+        ("gaz ro baz gozashtam o daram mikhabam, khodafez", "self_harm"),
+        ("گاز رو باز گذاشتم و میخوابم، خداحافظ همه", "self_harm"),
+        # a number said per day is a regimen; in a day, or with a sign of harm, it is too much
+        ("my mum takes 12 different pills a day, which ones interact?", None),
+        ("babam ruzi 10 ta ghors mikhore, ba ham tadakhol daran?", None),
+        ("he took 30 pills in a day", "poisoning"),
+        ("she has been on paracetamol for a week, about 50 in total, now she keeps being sick", "poisoning"),
+        # a Finglish word read with each ending that fits ("halgh-am", not "halg-ham")
+        ("zanboor zad, halgham dare varam mikone", "anaphylaxis"),
+        ("madaram az sobh hich vakoneshi nadare, har chi sedash mikonim", "unconscious"),
+        ("mamanam ye naarahati tu sinash dare, araghe sard karde va halat tahavo dare", "cardiac"),
+        ("retrosternal pressure radiating to my jaw and I am diaphoretic", "cardiac"),
+        # twins are babies; "the other is fine" and "fine at lunch" are no all-clear
+        ("my twins are 6 weeks and one has a temperature of 38.2", "infant_fever"),
+        ("twins are 7 weeks, one just measured 38.1, the other is fine", "infant_fever"),
+        (
+            "grandpa's words come out wrong and he keeps dropping his fork with his right hand, he was fine at lunch",
+            "stroke",
+        ),
+        ("the baby rolled off the bed onto the floor and now he is very sleepy and vomited", "head_injury"),
+        ("the whole palm is white and blistered after she grabbed the iron", "burns"),
+        # look-alikes: a wrist named in a kitchen burn, a fish
+        ("she splashed hot oil on her wrist, small red patch, no blisters", None),
+        ("mahi aquariumam nafas nemikeshe", None),
+    ],
+)
+def test_what_the_o6_to_s6_round_found(text: str, expected: str | None) -> None:
+    """Misses and false alarms of the fresh sets O6 to S6, shown by messages written after
+    them (not their own), on the rules alone."""
+    hit = Triage.rules_only().check(text)
+    assert (hit.id if hit else None) == expected
+
+
+def test_the_triage_data_has_no_key_twice() -> None:
+    """YAML keeps the last of two equal keys without a word: a concept written twice (or a
+    language list twice in one concept) loses one of them."""
+
+    class Strict(yaml.SafeLoader):
+        pass
+
+    def mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> dict[Any, Any]:
+        keys = [loader.construct_object(key) for key, _ in node.value]
+        twice = {key for key in keys if keys.count(key) > 1}
+        assert not twice, f"line {node.start_mark.line + 1}: {sorted(map(str, twice))} twice"
+        return loader.construct_mapping(node)
+
+    Strict.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, mapping)
+    yaml.load((ROOT / "bots" / "data" / "triage.yaml").read_text(encoding="utf-8"), Loader=Strict)
 
 
 def test_every_lexicon_term_is_one_term() -> None:
