@@ -338,6 +338,10 @@ class Triage:
         self._count_words = frozenset(self._count.get("words", ()))
         self._rate_before = frozenset(self._count.get("rate_before", ()))
         self._rate_after_not = frozenset(self._count.get("rate_after_not", ()))
+        self._rate_after_next_not = frozenset(self._count.get("rate_after_next_not", ()))
+        self._count_concepts = frozenset(
+            (self._count["concept"], self._count["rate_concept"], self._count["rate_high_concept"])
+        )
         self._rate_after = [tuple(phrase.split()) for phrase in self._count.get("rate_after", ())]
         self._fever = data["numbers"]["fever"]
         self._not_fever = re.compile("|".join(self._fever["not_after"]))
@@ -804,7 +808,7 @@ class Triage:
         strengths = {m.end for m in analysis.matches.get(self._drug_concept, ())}
         for concept, s, e in self._numbers(tokens):
             counted = s + 1 < len(tokens) and tokens[s + 1].surface in self._count_words
-            if concept == self._count["concept"] and s in strengths and not counted:
+            if concept in self._count_concepts and s in strengths and not counted:
                 continue
             analysis.matches.setdefault(concept, []).append(Match(concept, s, e, tokens[s].sentence, False))
             if concept == self._age["concept"]:  # "born 5 weeks ago" is an age, not history
@@ -964,7 +968,12 @@ class Triage:
                 and nxt not in self._count_words
             )
             if token.number >= count["min"] and not self._units.fullmatch(nxt) and not (temperature or ordinal):
-                out.append((count["rate_concept"] if self._is_rate(tokens, i) else count["concept"], i, i + 1))
+                if not self._is_rate(tokens, i):
+                    out.append((count["concept"], i, i + 1))
+                else:
+                    out.append((count["rate_concept"], i, i + 1))
+                    if token.number >= count["rate_high"]:
+                        out.append((count["rate_high_concept"], i, i + 1))
             # a measured temperature that is normal ("تب‌سنج ۳۶.۹", "now she's 36.8") is no fever
             low, high = self._fever["normal"]
             if low <= token.number <= high and ("." in token.surface or temperature):
@@ -991,20 +1000,25 @@ class Triage:
         return out
 
     def _is_rate(self, tokens: list[words.Token], i: int) -> bool:
-        """A number said per day is a regimen, no count taken at once: "روزی ۱۲ تا قرص", "12
-        different pills a day" (but "30 pills in a day" is a count)."""
+        """A number said per day is a regimen, no count taken at once: "روزی ۱۲ تا قرص", "12 a
+        day", "12 different pills a day", "16 paracetamol daily": the rate right after the count
+        or its pill word, never "30 pills in a day", "30 pills a day ago" or "15 of my daily
+        pills"."""
         if i > 0 and tokens[i - 1].surface in self._rate_before:
             return True
-        clause = tokens[i].clause
-        for k in range(i + 1, min(i + 5, len(tokens))):
-            if tokens[k].clause != clause:
-                return False
+        starts = [i + 1]
+        for j in (i + 1, i + 2):  # the pill word, after one other word at most
+            if j < len(tokens) and (tokens[j].surface in self._count_words or self._is_drug(tokens[j])):
+                starts.append(j + 1)
+        for k in starts:
             for phrase in self._rate_after:
                 end = k + len(phrase)
                 if (
                     end <= len(tokens)
+                    and tokens[k].clause == tokens[i].clause
                     and tuple(t.surface for t in tokens[k:end]) == phrase
                     and tokens[k - 1].surface not in self._rate_after_not
+                    and (end == len(tokens) or tokens[end].surface not in self._rate_after_next_not)
                 ):
                     return True
         return False

@@ -672,15 +672,63 @@ def test_a_later_turn_read_as_the_setting_routes_with_the_earlier_ones() -> None
         ),
         ("the baby rolled off the bed onto the floor and now he is very sleepy and vomited", "head_injury"),
         ("the whole palm is white and blistered after she grabbed the iron", "burns"),
-        # look-alikes: a wrist named in a kitchen burn, a fish
+        # a look-alike: a wrist named in a kitchen burn
         ("she splashed hot oil on her wrist, small red patch, no blisters", None),
-        ("mahi aquariumam nafas nemikeshe", None),
     ],
 )
 def test_what_the_o6_to_s6_round_found(text: str, expected: str | None) -> None:
     """Misses and false alarms of the fresh sets O6 to S6, shown by messages written after
     them (not their own), on the rules alone."""
     hit = Triage.rules_only().check(text)
+    assert (hit.id if hit else None) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # a rate only right after the count or its pill word, and never "a day ago" or "after"
+        ("I took 30 paracetamol a day ago and now I feel fine", "poisoning"),
+        ("I took 30 pills a day after he left me", "poisoning"),
+        ("my husband took 15 of my daily pills", "poisoning"),
+        ("50 ta ghors khordam har ruz hamine", "poisoning"),
+        # paracetamol past its daily limit is an overdose over days; a strength is no count
+        ("روزی ۱۵ تا استامینوفن ۵۰۰ میخورم چهار روزه", "poisoning"),
+        ("I have been taking 16 paracetamol a day for 4 days", "poisoning"),
+        ("how many paracetamol 500 a day is safe?", None),
+        ("روزانه ۱۰ تا قرص میخورم و حالت تهوع دارم، از عوارض داروهاست؟", None),
+        # an aquarium named is no animal framing of a child's emergency
+        ("my toddler drank the aquarium cleaner, there is blue around his mouth", "poisoning"),
+        # a trip for good, or to the tracks for photos, is no plan; a fingertip is no large area
+        ("headed up the mountain for good, we bought a cabin there! any altitude sickness tips?", None),
+        ("going out to the tracks to take photos of the steam train, any sunscreen advice?", None),
+        ("I burned the whole tip of my finger on the kettle, small blister", None),
+        ("im not planning on coming back to this gym lol", None),
+        ("which buildings downtown let you get up on the roof? not planning on coming back down", "self_harm"),
+    ],
+)
+def test_what_the_second_reading_of_the_o6_to_w6_round_found(text: str, expected: str | None) -> None:
+    """Defects a helper who had not written the change found by probing it (and the round's
+    own probes), on the rules alone."""
+    hit = Triage.rules_only().check(text)
+    assert (hit.id if hit else None) == expected
+
+
+@pytest.mark.parametrize(
+    ("turns", "expected"),
+    [
+        (
+            ["dastamo ba dar e konserv boridam", "20 daghighe feshar midam, hanooz az zir e hole mirize biroon"],
+            "bleeding",
+        ),
+        (["دماغم خون اومد", "۵ دقیقه فشار دادم بند اومد، تو هوای خشک زیاد پیش میاد"], None),
+        (
+            ["sardard daram", "yhoo shoroo shod vaqti vazne boland kardam, bad tarin dard e omram"],
+            "thunderclap_headache",
+        ),
+    ],
+)
+def test_pressure_held_on_a_wound_that_still_bleeds_routes(turns: list[str], expected: str | None) -> None:
+    hit = Triage.rules_only().check_conversation(turns)
     assert (hit.id if hit else None) == expected
 
 
