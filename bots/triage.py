@@ -1172,7 +1172,7 @@ class Triage:
         return any(frames & EXPLAINED for frames in analysis.framed.values())
 
     def _second_opinion(
-        self, text: str, hit: Hit | None, *, explained: bool = False, denied: bool = False
+        self, text: str, hit: Hit | None, *, explained: bool = False, denied: bool = False, latest: str | None = None
     ) -> Hit | None:
         """The model's word on the rules' verdict: add a confident miss, drop a very unlikely hit.
         In a message the rules read as explained (a life event, a song, a story), the self-harm
@@ -1185,6 +1185,10 @@ class Triage:
             # A long message dilutes the n-grams that matter: the rules alone judge it.
             short = len(text.split()) <= self.model.veto_max_words
             vetoed = short and hit.id not in self.model.never_vetoed and emergency < self.model.veto
+            # turns read together: the latest, which made them an emergency, has its own say
+            # ("how dangerous is amlodipine for kids?" then "my 3 year old got into the packet")
+            if vetoed and latest is not None:
+                vetoed = self.model.scores(latest)[0] < self.model.veto
             return None if vetoed else hit
         if denied:
             return None
@@ -1253,7 +1257,7 @@ class Triage:
         if together is not None:
             judged = self._judge(together)
             if judged is not None and any(together.tokens[m.start].turn == len(recent) - 1 for m in judged[1]):
-                hit = self._second_opinion("\n".join(recent), judged[0])
+                hit = self._second_opinion("\n".join(recent), judged[0], latest=recent[-1])
                 if hit is not None:
                     return hit
         hit = self.check(recent[-1])

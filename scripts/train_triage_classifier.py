@@ -6,7 +6,10 @@
 Trains on the dev split and tests/data/triage_train.jsonl (self-harm material written for
 training by writers R3 and S3 from the same brief), never on the test split or a held-out
 set: two logistic regressions (an emergency of any category; self-harm) over the hashed
-n-grams of ``bots.triage_model.features``. Its thresholds are picked on those rows from
+n-grams of ``bots.triage_model.features``. A conversation whose writer labeled every turn
+gives one row per turn, as the bot reads it after that turn (the last turns together, the rules'
+decision then, the right decision then: an alarm a later turn takes back is an emergency when
+said, a build-up's first turn is none); see ``samples``. Its thresholds are picked on those rows from
 out-of-writer scores (five folds, each writer's rows in one fold: a held-out set is a new
 writer) next to the shipped rules' own verdicts:
 
@@ -113,6 +116,37 @@ def rules_verdict(triage: Triage, row: dict[str, Any]) -> str | None:
     return hit.id if hit else None
 
 
+def samples(rows: list[dict[str, Any]], rules: Triage) -> list[dict[str, Any]]:
+    """What the model is trained and its thresholds picked on: each message, and each turn of a
+    conversation whose writer labeled every turn (``turn_labels``) as the bot reads it after that
+    turn: the last turns together, the rules' decision then, and the right decision then. An
+    alarm a later turn takes back is an emergency when it is said ("دارم خون بالا میارم") and
+    a build-up's first turn is none; a conversation labeled only as a whole gives its last turns."""
+    out = []
+    for row in rows:
+        base = {"category": row["category"], "writer": row["id"].split("-")[0]}
+        if "turns" not in row:
+            verdict = rules_verdict(rules, row)
+            out.append(
+                {**base, "text": row["text"], "label": row["label"], "verdict": verdict, "recent": [row["text"]]}
+            )
+            continue
+        turns, labels = row["turns"], row.get("turn_labels") or []
+        if len(labels) != len(turns):
+            recent = turns[-3:]
+            verdict = rules_verdict(rules, row)
+            out.append({**base, "text": text_of(row), "label": row["label"], "verdict": verdict, "recent": recent})
+            continue
+        for k in range(1, len(turns) + 1):
+            hit = rules.check_conversation(turns[:k])
+            recent = turns[max(0, k - 3) : k]
+            text = "\n".join(recent)
+            out.append(
+                {**base, "text": text, "label": labels[k - 1], "verdict": hit.id if hit else None, "recent": recent}
+            )
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument(
@@ -121,21 +155,21 @@ def main() -> None:
     parser.add_argument("--out", default=str(ROOT / "bots" / "data" / "triage_model.npz"))
     args = parser.parse_args()
     default = [ROOT / "tests" / "data" / "triage_dev.jsonl", ROOT / "tests" / "data" / "triage_train.jsonl"]
-    rows = [row for path in [Path(p) for p in args.data] or default for row in load(path)]
-    x = matrix([text_of(r) for r in rows])
+    rules = Triage.rules_only()
+    rows = samples([row for path in [Path(p) for p in args.data] or default for row in load(path)], rules)
+    x = matrix([r["text"] for r in rows])
     y_em = np.array([r["label"] == "emergency" for r in rows], dtype=int)
     y_sh = np.array([r["label"] == "emergency" and r["category"] == "self_harm" for r in rows], dtype=int)
 
-    rules = Triage.rules_only()
-    verdicts = [rules_verdict(rules, r) for r in rows]
+    verdicts = [r["verdict"] for r in rows]
     hit = np.array([v is not None for v in verdicts])
     # where the rules read more terms said as absent than present, the model adds nothing
-    may_add = np.array([not rules.denies(r["turns"][-3:] if "turns" in r else [r["text"]]) for r in rows])
+    may_add = np.array([not rules.denies(r["recent"]) for r in rows])
     vetoable = np.array([v is not None and v not in NEVER_VETOED for v in verdicts])
     oof, oof_sh = np.zeros(len(rows)), np.zeros(len(rows))
     # Folds by writer: a writer's rows share turns of phrase, so a row's score is read from a
     # model that saw none of its writer's rows, as a held-out set will be scored.
-    writers = [r["id"].split("-")[0] for r in rows]
+    writers = [r["writer"] for r in rows]
     for train, held in StratifiedGroupKFold(5, shuffle=True, random_state=0).split(x, y_em, writers):
         oof[held] = fit(x[train], y_em[train]).predict_proba(x[held])[:, 1]
         oof_sh[held] = fit(x[train], y_sh[train]).predict_proba(x[held])[:, 1]

@@ -220,7 +220,7 @@ def test_the_learned_second_opinion_is_loaded_and_used() -> None:
     assert rules.check(missed_by_rules) is None
     assert shipped.check(missed_by_rules) is not None
     # ... and drops a rule hit it finds very unlikely
-    normal = "this workload is suffocating me, I literally can't breathe at this job"
+    normal = "my brain is having a stroke trying to fill out this tax form"
     assert rules.check(normal) is not None
     assert shipped.check(normal) is None
 
