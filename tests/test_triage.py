@@ -732,6 +732,26 @@ def test_pressure_held_on_a_wound_that_still_bleeds_routes(turns: list[str], exp
     assert (hit.id if hit else None) == expected
 
 
+@pytest.mark.parametrize(
+    ("turns", "expected"),
+    [
+        # "won't stop" routes a bleed in its own words, or on a blood thinner, not hiccups after a blood test
+        (["had a blood test this morning, results normal", "but my hiccups won't stop, any tricks?"], None),
+        (["آزمایش خون دادم امروز", "سکسکه ام بند نمیاد چیکار کنم؟"], None),
+        (["my dad is on xarelto, tiny cut on his finger still bleeding 3 hours later"], "bleeding"),
+        # a goodbye video for a colleague, a moment of change, an inhaler's counter: none
+        (["We are making a goodbye video for a colleague's farewell party, any ideas"], None),
+        (["tu ye lahze hame chi avaz shod, az karam ekhraj shodam, sar dard daram"], None),
+        (["my inhaler is not working since I dropped it, the counter is stuck, do I need a new one?"], None),
+        # a place under the traffic, with a farewell
+        (["mikham beram jeloye mashin, movazebe bacheha bash"], "self_harm"),
+    ],
+)
+def test_what_the_second_reading_of_a7_to_f7_found(turns: list[str], expected: str | None) -> None:
+    hit = Triage.rules_only().check_conversation(turns)
+    assert (hit.id if hit else None) == expected
+
+
 def test_the_triage_data_has_no_key_twice() -> None:
     """YAML keeps the last of two equal keys without a word: a concept written twice (or a
     language list twice in one concept) loses one of them."""
