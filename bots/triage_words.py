@@ -293,10 +293,14 @@ def fi_key(word: str) -> str:
     # the pronoun is off too when only the object marker was ("gushisho" is gushi-sh-o: gushish)
     if spelled in (stripped, stripped + "o") and len(stripped) > 4:
         stripped = _FI_PRONOUN.sub("", stripped)
-    # Colloquial و is typed o or u at will ("tamom" / "tamum", "miboram" / "mibouram"): the
-    # stem is compared without the difference (after the endings are off, which differ), when
-    # it is long enough not to become some other short word ("sor" / "sur").
-    return stripped.replace("o", "u") if len(stripped) >= 4 else stripped
+    return _fi_vav(stripped)
+
+
+def _fi_vav(stem: str) -> str:
+    """Colloquial و is typed o or u at will ("tamom" / "tamum", "miboram" / "mibouram"): a stem
+    is compared without the difference (after the endings are off, which differ), when it is
+    long enough not to become some other short word ("sor" / "sur")."""
+    return stem.replace("o", "u") if len(stem) >= 4 else stem
 
 
 @lru_cache(maxsize=65536)
@@ -307,8 +311,7 @@ def fi_stems(word: str) -> tuple[str, ...]:
     stems = []
     for suffix in _FI_SUFFIXES:
         if spelled.endswith(suffix) and len(spelled) - len(suffix) >= 3:
-            stem = spelled[: -len(suffix)]
-            stems.append(stem.replace("o", "u") if len(stem) >= 4 else stem)
+            stems.append(_fi_vav(spelled[: -len(suffix)]))
     return tuple(stems)
 
 
