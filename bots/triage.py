@@ -256,6 +256,7 @@ class Triage:
         self._coordinators = {lang: set(w) for lang, w in data["negation"].get("coordinators", {}).items()}
         self._plural_copula = {lang: set(w) for lang, w in data["negation"].get("plural_copula", {}).items()}
         self._finglish_common = frozenset(data.get("finglish_common", []))
+        self._shorthand = {short: words.fi_key(word) for short, word in data.get("finglish_shorthand", {}).items()}
         self._never_negated = frozenset(data.get("never_negated", []))
         self._transparent = {lang: set(words) for lang, words in data["negation"]["transparent"].items()}
         pending: list[tuple[_Term, list[words.Token]]] = []
@@ -445,6 +446,8 @@ class Triage:
         without vowels) every word with its consonants ("bkshm": bekesham or bokosham; the
         term around it decides)."""
         key = token.keys.get(lang)
+        if lang == "fi" and token.surface in self._shorthand:
+            return frozenset((self._shorthand[token.surface],))
         if key is None or (lang == "fi" and self._english_only(token, guarded)):
             return frozenset()
         if lang == "fi" and token.surface in self._finglish_common:
@@ -463,6 +466,9 @@ class Triage:
             return frozenset((key, stem)) if stem else frozenset((key,)) | readings
         if stem:
             return frozenset((stem,))
+        slip = self._final_slip(token.surface) if lang == "fa" else None
+        if slip:
+            return frozenset((slip,))
         if readings:
             return readings
         if lang == "fi" and dropped and not self._english(token) and words.voweless(token.surface):
@@ -477,6 +483,14 @@ class Triage:
             if near is None and dropped and not self._english(token):
                 return self._fuzzy.by_skeleton(token.surface)
         return frozenset((near,)) if near else frozenset()
+
+    def _final_slip(self, surface: str) -> str | None:
+        """A final ه typed as ع, the key beside it (and a chat spelling: "خفع میشم", "بچع"), in a
+        word that is no common word as typed ("نوع" is a kind, not a grandchild)."""
+        if not surface.endswith("ع") or len(surface) < 3 or words.common_persian(surface):
+            return None
+        key = words.fa_key(surface[:-1] + "ه")
+        return key if key in self._words["fa"] else None
 
     def _short_stem(self, surface: str) -> str | None:
         """A two-letter lexicon word with a personal ending ("لبم", "تبش", "پاشو"): the suffix

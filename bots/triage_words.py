@@ -81,6 +81,9 @@ _TOKEN = re.compile(
 TOKEN = _TOKEN  # the words of a folded text (bots.triage_model reads them too)
 _SENTENCE_END = re.compile(r"[!?؟\n;؛]+|\.+(?!\d)")  # not the dot of "38.1"
 _CLAUSE_END = re.compile(r"[,،]| - ")
+# A compound verb's preverb typed glued to it ("درنمیاد", "برنمیگردم", "darnemiad"): read apart,
+# as the lexicon writes it. Not ور-: "ورمیکنه" is ورم (a swelling) + میکنه.
+_PREVERB = re.compile(r"^(در|بر|فرو)(ن?می.{2,})$|^(dar|bar)((?:ne|n)?mi[a-z]{2,})$")
 
 # Persian words that are only a suffix written apart (after ZWNJ or a space), and the
 # object marker, which spoken Persian glues on or drops (خودمو / خودم را / خودم رو), also
@@ -355,6 +358,7 @@ def tokenize(
             found = _TOKEN.findall(piece)
             if known is not None:
                 found = [w for word in found for w in ((word,) if known(word) else unglue(word))]
+            found = [w for word in found for w in _preverb_apart(word)]
             for word in found:
                 if word in breaks or length == RUN_ON_CLAUSE:
                     clause, length = clause + 1, 0
@@ -382,6 +386,13 @@ def tokenize(
             tokens.append(Token(word, "fa", sentence, turn, clause, {"fa": fa_key(word)}, _number(word)))
         sentence += 1
     return tokens
+
+
+def _preverb_apart(word: str) -> tuple[str, ...]:
+    found = _PREVERB.match(word)
+    if found is None or common_english(word):
+        return (word,)
+    return tuple(part for part in found.groups() if part)
 
 
 def negated_verb(token: Token) -> Token:

@@ -752,6 +752,27 @@ def test_what_the_second_reading_of_a7_to_f7_found(turns: list[str], expected: s
     assert (hit.id if hit else None) == expected
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # a preverb glued to its verb reads as written apart
+        ("پسرم نفسش درنمیاد، اسپری هم جواب نداد", "breathing"),
+        ("pesaram nafasesh darnemiad", "breathing"),
+        # a final ه typed with the key beside it, as written with it
+        ("خفع میشم کمک", "choking"),
+        ("خفه میشم کمک", "choking"),
+        # chat shorthand ("dg" for dige), and a blade in hand with despair
+        ("dg nmitunam, ba tigh neshastam tu otagham", "self_harm"),
+        # the heat took one's breath: no cut; "didn't blister" names no newborn
+        ("garmaye emruz nafasamo borid, dige nemitunam beram biroon", None),
+        ("dastam khord be ghablame dagh, ghermez shode vali taval nazade", None),
+    ],
+)
+def test_what_the_k7_and_p7_reading_found(text: str, expected: str | None) -> None:
+    hit = Triage.rules_only().check(text)
+    assert (hit.id if hit else None) == expected
+
+
 def test_the_triage_data_has_no_key_twice() -> None:
     """YAML keeps the last of two equal keys without a word: a concept written twice (or a
     language list twice in one concept) loses one of them."""
