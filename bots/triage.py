@@ -148,6 +148,7 @@ class _Analysis:
     urgent: set[int] = field(default_factory=set)  # sentences with an urgency cue
     parts: list[int] = field(default_factory=list)  # each token's part of its sentence (see _parts)
     negated: set[tuple[int, int]] = field(default_factory=set)  # spans of terms said as absent
+    cues: dict[str, set[int]] = field(default_factory=dict)  # framing -> where its cues are
 
     def denied(self, unsaid: frozenset[str]) -> bool:
         """Two or more of the message's terms are said as absent, and more than are present ("I
@@ -188,6 +189,7 @@ LEARNED = ("emergency", "an emergency the learned second opinion reads (no rule 
 LIFE_EVENT = "life_event"
 CLOSED_STORY = "closed_story"  # the frame of a dated story that ended well (see _close_stories)
 SOMEONE_ELSE = "someone_else"  # the concept of a person other than the writer
+EDUCATIONAL = "educational"  # the framing of a lesson or a how-to question
 COVER_STORY = "cover_story"  # the concept of a life event told to others as a cover
 CueIndex = dict[str, list[tuple[str, ...]]]  # cues (their folded words) by their first word
 
@@ -854,6 +856,7 @@ class Triage:
                 }
             for unit in self._widen(tokens, cued[name], scope, analysis.parts):
                 analysis.framed.setdefault(unit, set()).add(name)
+        analysis.cues = cued
         urgent = self._scan_cues(tokens, self._urgent, in_term, keys=cue_keys)
         analysis.urgent = {tokens[i].sentence for i in urgent}
         now = self._scan_cues(tokens, self._now, in_term, keys=cue_keys)
@@ -1063,6 +1066,8 @@ class Triage:
                 if m.concept in category.never_explained:
                     frames -= EVENTS
                 lowering = (frames - despite) & category.frames
+                if EDUCATIONAL in lowering and self._reported_beside_a_question(analysis, m):
+                    lowering.discard(EDUCATIONAL)
                 lowered = bool(lowering) and not urgent
                 # a kept term resists only the framings it is kept against: "sometimes he stops
                 # breathing for a few seconds when he snores, which doctor?" is still a story
@@ -1080,6 +1085,18 @@ class Triage:
                 out.append(m)
         out.sort(key=lambda m: m.start)
         return out
+
+    @staticmethod
+    def _reported_beside_a_question(analysis: _Analysis, m: Match) -> bool:
+        """A sign told of a named person in a sentence of its own, beside a how-to question
+        elsewhere in the message ("babam oftad, sinash bala payin nemire, chest compression
+        chejoori bayad bedam?"): a report, which the question does not make a lesson."""
+        token = analysis.tokens[m.start]
+        if any(analysis.tokens[i].clause == token.clause for i in analysis.cues.get(EDUCATIONAL, ())):
+            return False
+        return any(
+            analysis.tokens[other.start].sentence == token.sentence for other in analysis.matches.get(SOMEONE_ELSE, ())
+        )
 
     def _signals_hold(self, analysis: _Analysis, rule: _Rule, category: _Category) -> list[Match] | None:
         score, used = 0, []

@@ -276,10 +276,15 @@ def unglue(word: str) -> tuple[str, ...]:
     return tuple(reversed(pieces))
 
 
+_FI_GLIDE = re.compile(r"(?<=[aeiou])y(?=[ie])")
+
+
 @lru_cache(maxsize=65536)
 def fi_spelling(word: str) -> str:
     w = word.replace("'", "").replace("ee", "i").replace("oo", "u").replace("ou", "u")
     w = w.replace("w", "v").replace("q", "gh").replace("aa", "a").replace("x", "kh")
+    # the hiatus of پایین, دایی is typed at will: payin, paein, paeen, paiin; dayi, daei
+    w = _FI_GLIDE.sub("", w).replace("aei", "ai")
     w = re.sub(r"(.)\1+", r"\1", w)
     if w.endswith("eh") and len(w) > 3:
         w = w[:-1]
