@@ -190,6 +190,7 @@ LIFE_EVENT = "life_event"
 CLOSED_STORY = "closed_story"  # the frame of a dated story that ended well (see _close_stories)
 SOMEONE_ELSE = "someone_else"  # the concept of a person other than the writer
 EDUCATIONAL = "educational"  # the framing of a lesson or a how-to question
+ANIMAL = "animal"  # the framing of a pet's or a farm animal's trouble
 COVER_STORY = "cover_story"  # the concept of a life event told to others as a cover
 CueIndex = dict[str, list[tuple[str, ...]]]  # cues (their folded words) by their first word
 
@@ -258,6 +259,8 @@ class Triage:
         self._coordinators = {lang: set(w) for lang, w in data["negation"].get("coordinators", {}).items()}
         self._plural_copula = {lang: set(w) for lang, w in data["negation"].get("plural_copula", {}).items()}
         self._finglish_common = frozenset(data.get("finglish_common", []))
+        self._bare_no = frozenset(("no", "نه", "na"))
+        self._pronouns = frozenset(data["negation"].get("subjects", ()))
         self._shorthand = {short: words.fi_key(word) for short, word in data.get("finglish_shorthand", {}).items()}
         self._never_negated = frozenset(data.get("never_negated", []))
         self._transparent = {lang: set(words) for lang, words in data["negation"]["transparent"].items()}
@@ -755,7 +758,9 @@ class Triage:
             if token.surface in self._breaks:
                 break
             if not in_term[i] and self._is(token, self._negation):
-                return True
+                if not self._answers(tokens, i, steps):
+                    return True
+                break  # the verb after may still say it is absent ("نه، به خودکشی فکر نمیکنم")
             if not (in_term[i] or self._is(token, self._transparent)):
                 break
             i, steps = i - 1, steps + 1
@@ -779,6 +784,22 @@ class Triage:
                 break
             i, steps = i + 1, steps + 1
         return False
+
+    def _answers(self, tokens: list[words.Token], i: int, steps: int) -> bool:
+        """A "no" that answers rather than negates: "no," ending its clause, "no" before a person
+        ("no he is still seizing"), or Persian "نه" with words between it and the sign (it
+        negates the word right after it, "نه تب دارم نه سرفه", not "نه هنوز داره تشنج میکنه")."""
+        cue = tokens[i]
+        rest = [t for t in tokens[i + 1 :] if t.sentence == cue.sentence]
+        if any(self._negative(t) or self._is(t, self._negation) for t in rest):
+            return False  # "no, I'm not thinking of suicide", "نه، به خودکشی فکر نمیکنم": it is a denial
+        if rest and rest[0].clause != cue.clause:
+            return True
+        if cue.surface not in self._bare_no:
+            return False
+        after = tokens[i + 1] if i + 1 < len(tokens) else None
+        person = after is not None and (after.surface in self._first_person or after.surface in self._pronouns)
+        return person or (cue.lang != "en" and steps > 0)
 
     def analyse(self, turns: Sequence[str]) -> _Analysis:
         tokens = self._read_correlatives(words.tokenize_turns(turns, self._breaks, self._known_persian))
@@ -812,6 +833,17 @@ class Triage:
             analysis.matches.setdefault(term.concept, []).append(
                 Match(term.concept, s, e, tokens[s].sentence, term.first_person)
             )
+        # a term inside a longer one said as absent is absent too ("نه حالت تهوع": no تهوع)
+        for concept, matches in list(analysis.matches.items()):
+            if concept in self._never_negated or concept == SOMEONE_ELSE:
+                continue
+            kept = [
+                m
+                for m in matches
+                if not any(s <= m.start and m.end <= e and e - s > m.end - m.start for s, e in analysis.negated)
+            ]
+            if kept != matches:
+                analysis.matches[concept] = kept
         for i in self._drug_names(tokens):
             if self._negated(tokens, i, i + 1, in_term):  # "۳۰ تا سرترالین نخوردم"
                 analysis.negated.add((i, i + 1))
@@ -1068,6 +1100,8 @@ class Triage:
                 lowering = (frames - despite) & category.frames
                 if EDUCATIONAL in lowering and self._reported_beside_a_question(analysis, m):
                     lowering.discard(EDUCATIONAL)
+                if ANIMAL in lowering and self._said_of_oneself(analysis, m):
+                    lowering.discard(ANIMAL)
                 lowered = bool(lowering) and not urgent
                 # a kept term resists only the framings it is kept against: "sometimes he stops
                 # breathing for a few seconds when he snores, which doctor?" is still a story
@@ -1085,6 +1119,14 @@ class Triage:
                 out.append(m)
         out.sort(key=lambda m: m.start)
         return out
+
+    def _said_of_oneself(self, analysis: _Analysis, m: Match) -> bool:
+        """The writer speaks of themself in the sign's clause ("she has cats, I'm asthmatic ...
+        I'm still gasping"): a pet elsewhere in the message is no patient here."""
+        clause = analysis.tokens[m.start].clause
+        if any(analysis.tokens[i].clause == clause for i in analysis.cues.get(ANIMAL, ())):
+            return False  # "my goldfish isn't breathing, I think": the pet's own clause
+        return any(t.clause == clause and t.surface in self._first_person for t in analysis.tokens)
 
     @staticmethod
     def _reported_beside_a_question(analysis: _Analysis, m: Match) -> bool:

@@ -363,7 +363,7 @@ def tokenize(
             found = _TOKEN.findall(piece)
             if known is not None:
                 found = [w for word in found for w in ((word,) if known(word) else unglue(word))]
-            found = [w for word in found for w in _preverb_apart(word)]
+            found = _fi_prefixes_joined([w for word in found for w in _preverb_apart(word)])
             for word in found:
                 if word in breaks or length == RUN_ON_CLAUSE:
                     clause, length = clause + 1, 0
@@ -391,6 +391,21 @@ def tokenize(
             tokens.append(Token(word, "fa", sentence, turn, clause, {"fa": fa_key(word)}, _number(word)))
         sentence += 1
     return tokens
+
+
+# Finglish verb and adjective prefixes typed apart, as Persian's می is ("mi larze", "bi hoosh"):
+# read joined, as the lexicon mostly writes them.
+_FI_PREFIXES = frozenset(("mi", "nemi", "bi"))
+
+
+def _fi_prefixes_joined(found: list[str]) -> list[str]:
+    out: list[str] = []
+    for word in found:
+        if out and out[-1] in _FI_PREFIXES and word.isascii() and word.isalpha():
+            out[-1] += word
+        else:
+            out.append(word)
+    return out
 
 
 def _preverb_apart(word: str) -> tuple[str, ...]:

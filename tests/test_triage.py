@@ -773,6 +773,36 @@ def test_what_the_k7_and_p7_reading_found(text: str, expected: str | None) -> No
     assert (hit.id if hit else None) == expected
 
 
+@pytest.mark.parametrize(
+    ("turns", "expected"),
+    [
+        # a sign told of a named person beside a how-to question in another clause
+        (["mamanam oftad, sinash bala paiin nemire, CPR chejoori bayad anjam bedam?"], "not_breathing"),
+        (["my dad is diabetic. what are the signs of a heart attack?"], None),
+        # a pet elsewhere in the message is no patient of the writer's own clause
+        (["my friend has two dogs, I'm allergic and I'm gasping, my inhaler isn't helping"], "breathing"),
+        (["my hamster isn't breathing, I think he died"], None),
+        # Finglish prefixes typed apart; "khoonamoon" is our house, not blood
+        (["yeki jelo khoonamoon oftade, bi hooshe"], "unconscious"),
+        # how many of a poison it takes to end it; a cold to end is no plan
+        (["chand ta ghorse berenj bokhoram ke tamum she?"], "self_harm"),
+        (["چند تا قرص سرماخوردگی بخورم که زودتر تموم شه این سرماخوردگی؟"], None),
+        # a toddler who got into the pills
+        (["دختر ۳ ساله‌م رفته سراغ قرصای فشار مامانبزرگش، نمیدونم چند تا"], "poisoning"),
+        # "no," answers, it does not deny what follows; a denial after it still denies
+        (["my son is having a seizure", "no, he is still seizing"], "seizure"),
+        (["نه، هنوز داره تشنج میکنه"], "seizure"),
+        (["نه، به خودکشی فکر نمیکنم، فقط خسته‌ام"], None),
+        (["سرم خورد به کابینت، ولی نه سرگیجه دارم نه حالت تهوع"], None),
+        # a take-back that counts the pills back into their box, and "it's not a seizure"
+        (["پسرم قرص‌های فشار باباشو خورده!", "ببخشید اشتباه کردم، شمردم همش تو جعبه‌ست"], None),
+    ],
+)
+def test_what_the_s7_v7_w7_reading_found(turns: list[str], expected: str | None) -> None:
+    hit = Triage.rules_only().check_conversation(turns)
+    assert (hit.id if hit else None) == expected
+
+
 def test_the_triage_data_has_no_key_twice() -> None:
     """YAML keeps the last of two equal keys without a word: a concept written twice (or a
     language list twice in one concept) loses one of them."""
