@@ -191,6 +191,7 @@ CLOSED_STORY = "closed_story"  # the frame of a dated story that ended well (see
 SOMEONE_ELSE = "someone_else"  # the concept of a person other than the writer
 EDUCATIONAL = "educational"  # the framing of a lesson or a how-to question
 ANIMAL = "animal"  # the framing of a pet's or a farm animal's trouble
+SETTLED = frozenset(("history", "resolved", "mild", "educational", "hypothetical", "fiction", "animal"))
 COVER_STORY = "cover_story"  # the concept of a life event told to others as a cover
 CueIndex = dict[str, list[tuple[str, ...]]]  # cues (their folded words) by their first word
 
@@ -224,6 +225,11 @@ class Triage:
             concept: options.get("unless_inside", []) for concept, options in data.get("concept_options", {}).items()
         }
         # words that stem like a term's word but are another word ("ham", also, is no "hame", all)
+        self._not_after: dict[str, frozenset[str]] = {
+            concept: frozenset(options["not_after"])
+            for concept, options in data.get("concept_options", {}).items()
+            if "not_after" in options
+        }
         self._not_words: dict[str, frozenset[str]] = {
             concept: frozenset(options["not_words"])
             for concept, options in data.get("concept_options", {}).items()
@@ -261,6 +267,8 @@ class Triage:
         self._finglish_common = frozenset(data.get("finglish_common", []))
         self._bare_no = frozenset(("no", "نه", "na"))
         self._pronouns = frozenset(data["negation"].get("subjects", ()))
+        self._answer_times = frozenset(data["negation"].get("answer_times", ()))
+        self._study_words = frozenset(data.get("study_words", ()))
         self._shorthand = {short: words.fi_key(word) for short, word in data.get("finglish_shorthand", {}).items()}
         self._never_negated = frozenset(data.get("never_negated", []))
         self._transparent = {lang: set(words) for lang, words in data["negation"]["transparent"].items()}
@@ -642,6 +650,7 @@ class Triage:
                 for os_, oe in outer.get(concept, ())
             )
             and not any(t.surface in self._not_words.get(term.concept, ()) for t in tokens[s:e])
+            and not any(t.surface in self._not_after.get(term.concept, ()) for t in tokens[max(0, s - 3) : s])
         ]
 
     def _scan_cues(
@@ -787,8 +796,9 @@ class Triage:
 
     def _answers(self, tokens: list[words.Token], i: int, steps: int) -> bool:
         """A "no" that answers rather than negates: "no," ending its clause, "no" before a person
-        ("no he is still seizing"), or Persian "نه" with words between it and the sign (it
-        negates the word right after it, "نه تب دارم نه سرفه", not "نه هنوز داره تشنج میکنه")."""
+        ("no he is still seizing"), or Persian "نه" before a time word (it negates
+        the word right after it, "نه تب دارم نه سرفه", "نه اصلا درد سینه", not "نه هنوز داره تشنج
+        میکنه")."""
         cue = tokens[i]
         rest = [t for t in tokens[i + 1 :] if t.sentence == cue.sentence]
         if any(self._negative(t) or self._is(t, self._negation) for t in rest):
@@ -798,8 +808,10 @@ class Triage:
         if cue.surface not in self._bare_no:
             return False
         after = tokens[i + 1] if i + 1 < len(tokens) else None
-        person = after is not None and (after.surface in self._first_person or after.surface in self._pronouns)
-        return person or (cue.lang != "en" and steps > 0)
+        if after is None:
+            return False
+        person = after.surface in self._first_person or after.surface in self._pronouns
+        return person or (cue.lang != "en" and steps > 0 and after.surface in self._answer_times)
 
     def analyse(self, turns: Sequence[str]) -> _Analysis:
         tokens = self._read_correlatives(words.tokenize_turns(turns, self._breaks, self._known_persian))
@@ -1126,18 +1138,28 @@ class Triage:
         clause = analysis.tokens[m.start].clause
         if any(analysis.tokens[i].clause == clause for i in analysis.cues.get(ANIMAL, ())):
             return False  # "my goldfish isn't breathing, I think": the pet's own clause
-        return any(t.clause == clause and t.surface in self._first_person for t in analysis.tokens)
+        said = [t.surface for t in analysis.tokens if t.clause == clause]
+        # "I think he's having a seizure": the writer speaks, of the pet
+        return any(w in self._first_person for w in said) and not any(w in self._pronouns for w in said)
 
-    @staticmethod
-    def _reported_beside_a_question(analysis: _Analysis, m: Match) -> bool:
+    def _reported_beside_a_question(self, analysis: _Analysis, m: Match) -> bool:
         """A sign told of a named person in a sentence of its own, beside a how-to question
         elsewhere in the message ("babam oftad, sinash bala payin nemire, chest compression
         chejoori bayad bedam?"): a report, which the question does not make a lesson."""
         token = analysis.tokens[m.start]
         if any(analysis.tokens[i].clause == token.clause for i in analysis.cues.get(EDUCATIONAL, ())):
             return False
-        return any(
-            analysis.tokens[other.start].sentence == token.sentence for other in analysis.matches.get(SOMEONE_ELSE, ())
+        people = [
+            analysis.tokens[other.start].surface
+            for other in analysis.matches.get(SOMEONE_ELSE, ())
+            if analysis.tokens[other.start].turn == token.turn
+        ]
+        # someone of one's own ("babam", "my dad"); a bare "he" or "she" only outside a lesson
+        # (a case for an exam or a class: "she is 70, her face is drooping, what type of stroke?")
+        if any(person not in self._pronouns for person in people):
+            return True
+        return bool(people) and not any(
+            t.turn == token.turn and t.surface in self._study_words for t in analysis.tokens
         )
 
     def _signals_hold(self, analysis: _Analysis, rule: _Rule, category: _Category) -> list[Match] | None:
@@ -1245,7 +1267,14 @@ class Triage:
         return any(frames & EXPLAINED for frames in analysis.framed.values())
 
     def _second_opinion(
-        self, text: str, hit: Hit | None, *, explained: bool = False, denied: bool = False, latest: str | None = None
+        self,
+        text: str,
+        hit: Hit | None,
+        *,
+        explained: bool = False,
+        denied: bool = False,
+        latest: str | None = None,
+        pressing: bool = False,
     ) -> Hit | None:
         """The model's word on the rules' verdict: add a confident miss, drop a very unlikely hit.
         In a message the rules read as explained (a life event, a song, a story), the self-harm
@@ -1257,7 +1286,7 @@ class Triage:
         if hit is not None:
             # A long message dilutes the n-grams that matter: the rules alone judge it.
             short = len(text.split()) <= self.model.veto_max_words
-            vetoed = short and hit.id not in self.model.never_vetoed and emergency < self.model.veto
+            vetoed = short and not pressing and hit.id not in self.model.never_vetoed and emergency < self.model.veto
             # turns read together: the latest, which made them an emergency, has its own say
             # ("how dangerous is amlodipine for kids?" then "my 3 year old got into the packet")
             if vetoed and latest is not None:
@@ -1283,7 +1312,21 @@ class Triage:
         analysis = self.analyse([text])
         judged = self._judge(analysis)
         return self._second_opinion(
-            text, judged[0] if judged else None, explained=self._explained(analysis), denied=self._denied(analysis)
+            text,
+            judged[0] if judged else None,
+            explained=self._explained(analysis),
+            denied=self._denied(analysis),
+            pressing=judged is not None and self._pressing(analysis, judged[1]),
+        )
+
+    @staticmethod
+    def _pressing(analysis: _Analysis, used: list[Match]) -> bool:
+        """The sign is said to be going on now ("he is still seizing", "right now"): the rules'
+        reading stands, the model's n-grams do not veto it."""
+        if any(analysis.cues.get(frame) for frame in SETTLED):
+            return False  # "had a stroke 3 years ago, his hand is still weak": still, but settled
+        return any(
+            m.sentence in analysis.urgent or (m.sentence, analysis.tokens[m.start].clause) in analysis.now for m in used
         )
 
     def _denied(self, analysis: _Analysis) -> bool:
@@ -1330,7 +1373,8 @@ class Triage:
         if together is not None:
             judged = self._judge(together)
             if judged is not None and any(together.tokens[m.start].turn == len(recent) - 1 for m in judged[1]):
-                hit = self._second_opinion("\n".join(recent), judged[0], latest=recent[-1])
+                pressing = self._pressing(together, judged[1])
+                hit = self._second_opinion("\n".join(recent), judged[0], latest=recent[-1], pressing=pressing)
                 if hit is not None:
                     return hit
         hit = self.check(recent[-1])

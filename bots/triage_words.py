@@ -360,10 +360,11 @@ def tokenize(
         for piece in _CLAUSE_END.split(part):
             clause += 1
             length = 0
-            found = _TOKEN.findall(piece)
+            # the preverb first: "برنمیگردم" is بر + نمیگردم, not unglued into برن + میگردم
+            found = [w for word in _TOKEN.findall(piece) for w in _preverb_apart(word)]
             if known is not None:
                 found = [w for word in found for w in ((word,) if known(word) else unglue(word))]
-            found = _fi_prefixes_joined([w for word in found for w in _preverb_apart(word)])
+            found = _fi_prefixes_joined(found)
             for word in found:
                 if word in breaks or length == RUN_ON_CLAUSE:
                     clause, length = clause + 1, 0
@@ -401,7 +402,8 @@ _FI_PREFIXES = frozenset(("mi", "nemi", "bi"))
 def _fi_prefixes_joined(found: list[str]) -> list[str]:
     out: list[str] = []
     for word in found:
-        if out and out[-1] in _FI_PREFIXES and word.isascii() and word.isalpha():
+        # never before an English word ("an mi last year": a myocardial infarction, then a year)
+        if out and out[-1] in _FI_PREFIXES and word.isascii() and word.isalpha() and not common_english(word):
             out[-1] += word
         else:
             out.append(word)

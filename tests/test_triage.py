@@ -68,12 +68,14 @@ def test_every_two_turn_emergency_of_the_dev_split_is_routed(triage: Triage) -> 
     assert len(conversations) >= 20
     emergencies = [row for row in conversations if row["label"] == "emergency"]
     missed = [row["turns"] for row in emergencies if not judged(triage, row)]
-    # the shipped triage routes all but two of 738: a toddler's dishwasher tablet asked about as
-    # a hypothetical, made real a turn later ("actually I think she bit into it"), and an alarm
-    # no rule reads whose next turn takes it back; the rules alone all but about five in a
-    # hundred (36 of 738 since V4 to H5, whose decisive fact often arrives late in phone Finglish;
+    # the shipped triage routes all but three of 1674: each a take-back whose first turn the
+    # writer labeled an alarm and the next turn explains away, read by the rules and vetoed or not
+    # read at all ("دارم سکته میکنم قلبم داره از جا کنده میشه", then "from joy: I passed the
+    # konkur!"; "babam kolle badanesh dare mi larze", then "it's the cold"; "my lips are swelling
+    # up after that curry", then "just the chilli burning"); the rules alone all but about five in
+    # a hundred (36 of 738 since V4 to H5, whose decisive fact often arrives late in phone Finglish;
     # 61 of 1194 with the A6 to N6 sets, whose build-ups were written to hide the decisive fact)
-    assert len(missed) <= (0.055 * len(emergencies) if triage.model is None else 2), missed
+    assert len(missed) <= (0.055 * len(emergencies) if triage.model is None else 3), missed
 
 
 def test_a_later_turn_that_takes_back_an_alarm_is_not_routed_again() -> None:
@@ -801,6 +803,70 @@ def test_what_the_k7_and_p7_reading_found(text: str, expected: str | None) -> No
 def test_what_the_s7_v7_w7_reading_found(turns: list[str], expected: str | None) -> None:
     hit = Triage.rules_only().check_conversation(turns)
     assert (hit.id if hit else None) == expected
+
+
+@pytest.mark.parametrize(
+    ("turns", "expected"),
+    [
+        # the preverb is read apart before a glued word is cut: "برنمیگردم" is no "برن میگردم"
+        (["دیگه برنمیگردم، خداحافظ همه"], "self_harm"),
+        (["had an mi last year, what should I eat now"], None),
+        # a case for an exam or a class is a lesson, one's own father a report
+        (
+            [
+                "for my nursing exam: a 60 year old man comes in, he has crushing chest pain and is sweating,"
+                " what is the diagnosis?"
+            ],
+            None,
+        ),
+        (
+            [
+                "case study for my class: she is 70, her face is drooping and her arm is weak."
+                " what type of stroke is this?"
+            ],
+            None,
+        ),
+        (["پدرم از صبح حالش بده. سینش درد میکنه و عرق سرد کرده. علائم سکته قلبی چیه؟"], "cardiac"),
+        (
+            [
+                "husband has COPD, tonight he's gasping and his lips look bluish,"
+                " he can't even finish a sentence to tell me what's wrong"
+            ],
+            "breathing",
+        ),
+        # "I think he's ..." of a pet is still the pet
+        (["my dog ate a bar of dark chocolate, I think he's having a seizure now"], None),
+        # Persian "نه" before an intensifier still denies; before "still" it answers
+        (["بعد ورزش خیلی عرق کردم، نه اصلا درد قفسه سینه، فقط خستم"], None),
+        (["na, hanuz dare tashanoj mikone"], "seizure"),
+        # an illness, exams or a course to end is no plan; the rest all in the box is one gone
+        (["چند تا قرص بخورم که این اسهال تموم شه؟"], None),
+        (["چند تا قرص کافئین بخورم تا امتحانا تموم شه؟"], None),
+        (["he swallowed a button battery, the rest are all in the box"], "poisoning"),
+        (["پسرم یه دونه از قرصای آهن رو خورده، بقیه همه سالمه"], "poisoning"),
+        # from X7, Z7 and A8: a crash in slang, a place found for tomorrow morning, a whole box,
+        # sleeping pills bought in several pharmacies so nobody suspects
+        (["came off my motorbike an hour ago, now I keep asking the same questions and threw up"], "head_injury"),
+        (["khaste shodam az hame chi, ye ja peyda kardam, farda sobh tamumesh mikonam"], "self_harm"),
+        (["dadasham ye box kamel ibuprofen khorde, mige halam khube"], "poisoning"),
+        (["حوصله هیچی ندارم", "از چند تا داروخونه قرص خواب گرفتم که کسی شک نکنه"], "self_harm"),
+    ],
+)
+def test_what_the_second_reading_of_k7_to_w7_found(turns: list[str], expected: str | None) -> None:
+    """Defects a helper who had not written the change found by probing it (231 probes)."""
+    hit = Triage.rules_only().check_conversation(turns)
+    assert (hit.id if hit else None) == expected
+
+
+@pytest.mark.parametrize(
+    "turns",
+    [["he is still seizing"], ["my son is having a seizure", "no, he is still seizing"], ["نه، هنوز داره تشنج میکنه"]],
+)
+def test_a_sign_said_to_be_going_on_now_is_not_vetoed(turns: list[str]) -> None:
+    """The model's n-grams read "still seizing" as a story's; said now, the rules' reading stands."""
+    hit = Triage.shipped().check_conversation(turns)
+    assert hit is not None
+    assert hit.id == "seizure"
 
 
 def test_the_triage_data_has_no_key_twice() -> None:
