@@ -29,10 +29,11 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cache
 from importlib.resources import files
+from itertools import takewhile
 from typing import Any
 
 import yaml
@@ -149,6 +150,10 @@ class _Analysis:
     parts: list[int] = field(default_factory=list)  # each token's part of its sentence (see _parts)
     negated: set[tuple[int, int]] = field(default_factory=set)  # spans of terms said as absent
     cues: dict[str, set[int]] = field(default_factory=dict)  # framing -> where its cues are
+    cue_clauses: dict[str, set[int]] = field(default_factory=dict)  # framing -> the clauses of its cues
+    clause_words: dict[int, set[str]] = field(default_factory=dict)  # clause -> its words
+    turn_words: dict[int, set[str]] = field(default_factory=dict)  # turn -> its words
+    people: dict[int, set[str]] = field(default_factory=dict)  # turn -> who else it names (first words)
 
     def denied(self, unsaid: frozenset[str]) -> bool:
         """Two or more of the message's terms are said as absent, and more than are present ("I
@@ -189,6 +194,9 @@ LEARNED = ("emergency", "an emergency the learned second opinion reads (no rule 
 LIFE_EVENT = "life_event"
 CLOSED_STORY = "closed_story"  # the frame of a dated story that ended well (see _close_stories)
 SOMEONE_ELSE = "someone_else"  # the concept of a person other than the writer
+# how far after a "no" a denial is looked for (the rest of its sentence, bounded: a message of one
+# endless sentence stays linear)
+ANSWER_REACH = 40
 EDUCATIONAL = "educational"  # the framing of a lesson or a how-to question
 ANIMAL = "animal"  # the framing of a pet's or a farm animal's trouble
 SETTLED = frozenset(("history", "resolved", "mild", "educational", "hypothetical", "fiction", "animal"))
@@ -211,6 +219,27 @@ def _composed(cues: dict[str, Any]) -> dict[str, list[str]]:
 # Framings that explain self-harm's words away for the learned second opinion's self-harm head.
 EVENTS = frozenset((LIFE_EVENT, "trip"))  # what a writer is doing, which explains hints, not intent
 EXPLAINED = EVENTS | {"media", "character", "fiction"}
+
+
+# The longest span a term, a cue or an age reading covers, in words: a span that could hold a
+# position starts at most this far before it (so the look-up stays linear in a long message).
+SPAN_REACH = 24
+
+
+def _by_start(spans: Iterable[tuple[int, int]]) -> dict[int, list[int]]:
+    starts: dict[int, list[int]] = {}
+    for s, e in spans:
+        starts.setdefault(s, []).append(e)
+    return starts
+
+
+def _inside_longer(starts: dict[int, list[int]], start: int, end: int) -> bool:
+    """[start, end) lies inside a longer span of ``starts``."""
+    return any(
+        end <= e and e - s > end - start
+        for s in range(max(0, start - SPAN_REACH), start + 1)
+        for e in starts.get(s, ())
+    )
 
 
 class Triage:
@@ -668,12 +697,13 @@ class Triage:
         the caller scans them for several cue sets."""
         where: set[int] = set()
         keys = keys if keys is not None else [words.cue_key(t) for t in tokens]
+        starts = _by_start(spans)
         for i, key in enumerate(keys):
             for cue in cues.get(key, ()):
                 end = self._cue_end(tokens, keys, i, cue)
                 if end is None:
                     continue
-                if any(s <= i and end <= e and e - s > end - i for s, e in spans):
+                if _inside_longer(starts, i, end):
                     continue  # a cue inside a longer lexicon term is part of it ("age man nabasham")
                 if not (negatable and self._negated(tokens, i, end, in_term)):
                     where.add(i)
@@ -800,7 +830,7 @@ class Triage:
         the word right after it, "نه تب دارم نه سرفه", "نه اصلا درد سینه", not "نه هنوز داره تشنج
         میکنه")."""
         cue = tokens[i]
-        rest = [t for t in tokens[i + 1 :] if t.sentence == cue.sentence]
+        rest = list(takewhile(lambda t: t.sentence == cue.sentence, tokens[i + 1 : i + 1 + ANSWER_REACH]))
         if any(self._negative(t) or self._is(t, self._negation) for t in rest):
             return False  # "no, I'm not thinking of suicide", "نه، به خودکشی فکر نمیکنم": it is a denial
         if rest and rest[0].clause != cue.clause:
@@ -846,14 +876,11 @@ class Triage:
                 Match(term.concept, s, e, tokens[s].sentence, term.first_person)
             )
         # a term inside a longer one said as absent is absent too ("نه حالت تهوع": no تهوع)
+        negated_starts = _by_start(analysis.negated)
         for concept, matches in list(analysis.matches.items()):
             if concept in self._never_negated or concept == SOMEONE_ELSE:
                 continue
-            kept = [
-                m
-                for m in matches
-                if not any(s <= m.start and m.end <= e and e - s > m.end - m.start for s, e in analysis.negated)
-            ]
+            kept = [m for m in matches if not _inside_longer(negated_starts, m.start, m.end)]
             if kept != matches:
                 analysis.matches[concept] = kept
         for i in self._drug_names(tokens):
@@ -901,6 +928,12 @@ class Triage:
             for unit in self._widen(tokens, cued[name], scope, analysis.parts):
                 analysis.framed.setdefault(unit, set()).add(name)
         analysis.cues = cued
+        analysis.cue_clauses = {name: {tokens[i].clause for i in where} for name, where in cued.items()}
+        for t in tokens:
+            analysis.clause_words.setdefault(t.clause, set()).add(t.surface)
+            analysis.turn_words.setdefault(t.turn, set()).add(t.surface)
+        for m in analysis.matches.get(SOMEONE_ELSE, ()):
+            analysis.people.setdefault(tokens[m.start].turn, set()).add(tokens[m.start].surface)
         urgent = self._scan_cues(tokens, self._urgent, in_term, keys=cue_keys)
         analysis.urgent = {tokens[i].sentence for i in urgent}
         now = self._scan_cues(tokens, self._now, in_term, keys=cue_keys)
@@ -1136,31 +1169,25 @@ class Triage:
         """The writer speaks of themself in the sign's clause ("she has cats, I'm asthmatic ...
         I'm still gasping"): a pet elsewhere in the message is no patient here."""
         clause = analysis.tokens[m.start].clause
-        if any(analysis.tokens[i].clause == clause for i in analysis.cues.get(ANIMAL, ())):
+        if clause in analysis.cue_clauses.get(ANIMAL, ()):
             return False  # "my goldfish isn't breathing, I think": the pet's own clause
-        said = [t.surface for t in analysis.tokens if t.clause == clause]
+        said = analysis.clause_words.get(clause, set())
         # "I think he's having a seizure": the writer speaks, of the pet
-        return any(w in self._first_person for w in said) and not any(w in self._pronouns for w in said)
+        return bool(said & self._first_person) and not said & self._pronouns
 
     def _reported_beside_a_question(self, analysis: _Analysis, m: Match) -> bool:
         """A sign told of a named person in a sentence of its own, beside a how-to question
         elsewhere in the message ("babam oftad, sinash bala payin nemire, chest compression
         chejoori bayad bedam?"): a report, which the question does not make a lesson."""
         token = analysis.tokens[m.start]
-        if any(analysis.tokens[i].clause == token.clause for i in analysis.cues.get(EDUCATIONAL, ())):
+        if token.clause in analysis.cue_clauses.get(EDUCATIONAL, ()):
             return False
-        people = [
-            analysis.tokens[other.start].surface
-            for other in analysis.matches.get(SOMEONE_ELSE, ())
-            if analysis.tokens[other.start].turn == token.turn
-        ]
+        people = analysis.people.get(token.turn, set())
         # someone of one's own ("babam", "my dad"); a bare "he" or "she" only outside a lesson
         # (a case for an exam or a class: "she is 70, her face is drooping, what type of stroke?")
         if any(person not in self._pronouns for person in people):
             return True
-        return bool(people) and not any(
-            t.turn == token.turn and t.surface in self._study_words for t in analysis.tokens
-        )
+        return bool(people) and not analysis.turn_words.get(token.turn, set()) & self._study_words
 
     def _signals_hold(self, analysis: _Analysis, rule: _Rule, category: _Category) -> list[Match] | None:
         score, used = 0, []
