@@ -294,7 +294,7 @@ class Triage:
         self._coordinators = {lang: set(w) for lang, w in data["negation"].get("coordinators", {}).items()}
         self._plural_copula = {lang: set(w) for lang, w in data["negation"].get("plural_copula", {}).items()}
         self._finglish_common = frozenset(data.get("finglish_common", []))
-        self._bare_no = frozenset(("no", "نه", "na"))
+        self._bare_no = frozenset(data["negation"].get("bare_no", ()))
         self._pronouns = frozenset(data["negation"].get("subjects", ()))
         self._answer_times = frozenset(data["negation"].get("answer_times", ()))
         self._study_words = frozenset(data.get("study_words", ()))

@@ -755,29 +755,19 @@ def test_what_the_second_reading_of_a7_to_f7_found(turns: list[str], expected: s
 
 
 @pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        # a preverb glued to its verb reads as written apart
-        ("پسرم نفسش درنمیاد، اسپری هم جواب نداد", "breathing"),
-        ("pesaram nafasesh darnemiad", "breathing"),
-        # a final ه typed with the key beside it, as written with it
-        ("خفع میشم کمک", "choking"),
-        ("خفه میشم کمک", "choking"),
-        # chat shorthand ("dg" for dige), and a blade in hand with despair
-        ("dg nmitunam, ba tigh neshastam tu otagham", "self_harm"),
-        # the heat took one's breath: no cut; "didn't blister" names no newborn
-        ("garmaye emruz nafasamo borid, dige nemitunam beram biroon", None),
-        ("dastam khord be ghablame dagh, ghermez shode vali taval nazade", None),
-    ],
-)
-def test_what_the_k7_and_p7_reading_found(text: str, expected: str | None) -> None:
-    hit = Triage.rules_only().check(text)
-    assert (hit.id if hit else None) == expected
-
-
-@pytest.mark.parametrize(
     ("turns", "expected"),
     [
+        # a preverb glued to its verb reads as written apart
+        (["پسرم نفسش درنمیاد، اسپری هم جواب نداد"], "breathing"),
+        (["pesaram nafasesh darnemiad"], "breathing"),
+        # a final ه typed with the key beside it, as written with it
+        (["خفع میشم کمک"], "choking"),
+        (["خفه میشم کمک"], "choking"),
+        # chat shorthand ("dg" for dige), and a blade in hand with despair
+        (["dg nmitunam, ba tigh neshastam tu otagham"], "self_harm"),
+        # the heat took one's breath: no cut; "didn't blister" names no newborn
+        (["garmaye emruz nafasamo borid, dige nemitunam beram biroon"], None),
+        (["dastam khord be ghablame dagh, ghermez shode vali taval nazade"], None),
         # a sign told of a named person beside a how-to question in another clause
         (["mamanam oftad, sinash bala paiin nemire, CPR chejoori bayad anjam bedam?"], "not_breathing"),
         (["my dad is diabetic. what are the signs of a heart attack?"], None),
@@ -800,7 +790,7 @@ def test_what_the_k7_and_p7_reading_found(text: str, expected: str | None) -> No
         (["پسرم قرص‌های فشار باباشو خورده!", "ببخشید اشتباه کردم، شمردم همش تو جعبه‌ست"], None),
     ],
 )
-def test_what_the_s7_v7_w7_reading_found(turns: list[str], expected: str | None) -> None:
+def test_what_the_k7_to_w7_readings_found(turns: list[str], expected: str | None) -> None:
     hit = Triage.rules_only().check_conversation(turns)
     assert (hit.id if hit else None) == expected
 
