@@ -295,6 +295,7 @@ class Triage:
         self._plural_copula = {lang: set(w) for lang, w in data["negation"].get("plural_copula", {}).items()}
         self._finglish_common = frozenset(data.get("finglish_common", []))
         self._bare_no = frozenset(data["negation"].get("bare_no", ()))
+        self._privative = frozenset(data["negation"].get("privative", ()))
         self._pronouns = frozenset(data["negation"].get("subjects", ()))
         self._answer_times = frozenset(data["negation"].get("answer_times", ()))
         self._study_words = frozenset(data.get("study_words", ()))
@@ -329,7 +330,10 @@ class Triage:
         self._fa_surfaces = frozenset(fa_surfaces | _persian_words(data))
         self._first_person = frozenset(data["first_person"])
         for entry, term_tokens in pending:
-            entry.negative_form = any(self._negative(t) or self._is(t, self._negation) for t in term_tokens)
+            entry.negative_form = any(
+                self._negative(t) or (self._is(t, self._negation) and t.surface not in self._privative)
+                for t in term_tokens
+            )
             last = term_tokens[-1]
             entry.ends_in_verb = self._affirmative(last) or last.surface.startswith(("می", "mi"))
         # By first word and, for longer terms, by their second (the word that must come next):
@@ -375,6 +379,11 @@ class Triage:
         self._taken_back = self._compile_cue_set(data["taken_back"]["cues"])
         self._never_taken_back = frozenset(data["taken_back"]["never"])
         self._now = self._compile_cue_set(data["framing"]["now"])
+        going_on = data["framing"]["going_on"]
+        self._going_on = frozenset(
+            words.cue_key(t) for k, v in going_on.items() if k != "claims" for w in v for t in words.tokenize(w)
+        )
+        self._claims = frozenset(going_on["claims"])
         self._count = data["numbers"]["count"]
         self._units = re.compile("|".join(self._count["units"]))
         self._ordinal_after = re.compile("|".join(self._count.get("ordinal_after", ["(?!)"])))
@@ -480,8 +489,13 @@ class Triage:
         """A common English word is read as Finglish only as the Finglish lexicon spells it,
         never through an ending, a near spelling or its consonants: "same" is no "sam" (poison),
         "was" no "vas"; "dard", "man" and "pa" still are what the lexicon says. Only in a
-        message mostly in English (``guarded``): in a Finglish one, "same mush" is rat poison."""
-        return guarded and words.common_english(token.surface) and token.surface not in self._fi_surfaces
+        message mostly in English (``guarded``): in a Finglish one, "same mush" is rat poison. A
+        word of ``english_common`` is English there even where the Finglish lexicon writes it
+        ("my dad collapsed": no "dad", gave)."""
+        if not guarded:
+            return False
+        surface = token.surface
+        return surface in self._english_common or (words.common_english(surface) and surface not in self._fi_surfaces)
 
     def _keys(self, token: words.Token, lang: str, dropped: bool = False, guarded: bool = False) -> frozenset[str]:
         """The lexicon words a token may be: itself, a near spelling, or (in a message typed
@@ -1280,9 +1294,13 @@ class Triage:
         for category in self.categories[k + 1 :]:
             for rule in category.rules:
                 other = self._rule_holds(analysis, rule, category)
+                if other is None:
+                    continue
                 # each of the crisis's words inside one of the other category's (not a part of it:
-                # "overdosed" is no "overdose on purpose")
-                if other is not None and all(any(o.start <= m.start and m.end <= o.end for o in other) for m in used):
+                # "overdosed" is no "overdose on purpose"), wherever the rule reads them ("my dad
+                # collapsed, he is not waking up": the rule holds on "collapsed" already)
+                said = [o for slot in rule.near for c in slot for o in analysis.matches.get(c, ())] + other
+                if all(any(o.start <= m.start and m.end <= o.end for o in said) for m in used):
                     return self._hit(category), other
         return None
 
@@ -1346,15 +1364,25 @@ class Triage:
             pressing=judged is not None and self._pressing(analysis, judged[1]),
         )
 
-    @staticmethod
-    def _pressing(analysis: _Analysis, used: list[Match]) -> bool:
-        """The sign is said to be going on now ("he is still seizing", "right now"): the rules'
-        reading stands, the model's n-grams do not veto it."""
+    def _pressing(self, analysis: _Analysis, used: list[Match]) -> bool:
+        """The sign is said to be going on now ("he is still seizing", "right now"), or the
+        emergency itself is claimed as going on ("دارم سکته میکنم"): the rules' reading stands,
+        the model's n-grams do not veto it."""
         if any(analysis.cues.get(frame) for frame in SETTLED):
             return False  # "had a stroke 3 years ago, his hand is still weak": still, but settled
-        return any(
-            m.sentence in analysis.urgent or (m.sentence, analysis.tokens[m.start].clause) in analysis.now for m in used
-        )
+        for m in used:
+            clause = (m.sentence, analysis.tokens[m.start].clause)
+            if m.sentence in analysis.urgent or clause in analysis.now:
+                return True
+            # the claim right after its progressive, or opening with it: "دارم سکته میکنم", "I am
+            # having a heart attack", not "ریسک سکته دارم"
+            if m.concept in self._claims and any(
+                words.cue_key(t) in self._going_on
+                for t in analysis.tokens[max(0, m.start - 2) : m.start + 1]
+                if t.clause == analysis.tokens[m.start].clause
+            ):
+                return True
+        return False
 
     def _denied(self, analysis: _Analysis) -> bool:
         return analysis.denied(self._never_negated | {SOMEONE_ELSE})

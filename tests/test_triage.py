@@ -222,7 +222,7 @@ def test_the_learned_second_opinion_is_loaded_and_used() -> None:
     assert rules.check(missed_by_rules) is None
     assert shipped.check(missed_by_rules) is not None
     # ... and drops a rule hit it finds very unlikely
-    normal = "my brain is having a stroke trying to fill out this tax form"
+    normal = "this cafeteria food is slowly poisoning me i swear"
     assert rules.check(normal) is not None
     assert shipped.check(normal) is None
 
@@ -857,6 +857,64 @@ def test_a_sign_said_to_be_going_on_now_is_not_vetoed(turns: list[str]) -> None:
     hit = Triage.shipped().check_conversation(turns)
     assert hit is not None
     assert hit.id == "seizure"
+
+
+@pytest.mark.parametrize(
+    ("turns", "expected"),
+    [
+        # shaking all over, seen in a child or someone beside the writer; the cold explains it
+        (["بچم داره میلرزه کل بدنش"], "seizure"),
+        (["babam kolle badanesh dare mi larze"], "seizure"),
+        (["pesaram kol badanesh milarze, az estakhr oomade sardeshe"], None),
+        # curry is food that may hold an allergen, and it burns a mouth, no skin
+        (["my lips are swelling up after that curry"], "anaphylaxis"),
+        (["this curry is burning my face off 🔥🔥 worth it tho"], None),
+        # a height asked "enough" to be "certain"
+        (["what height from a building is enough so it’s certain"], "self_harm"),
+        # indigestion that climbs to the jaw, with sweating
+        (["feels like bad indigestion but it's moving up into my jaw and i'm drenched in sweat"], "cardiac"),
+        # confusion in someone who was fine until yesterday
+        (
+            ["madarbozorgam az zohr gij shode, mano nemishnase, harfash bi rabte. ta dirooz hich moshkeli nadasht"],
+            "stroke",
+        ),
+        # a privative word ("بی حسی", numbness) is denied by the verb after it; a pillow's mark
+        (["صبح بیدار شدم یه طرف صورتم جای بالش مونده، سکته نیست که؟ بی حسی ندارم حرف زدنمم عادیه"], None),
+        # "dad" in an English message is no Finglish "dade" (gave); "won't wake up" said of him is
+        # someone unconscious, wherever the rule reads it
+        (["we were watching a movie and my dad collapsed, he is not waking up"], "unconscious"),
+        # all the pills counted back
+        (
+            [
+                "bacham shishe vitamin ro baz karde, fek konam khorde",
+                "na peida kardam hame ghorsa zire mobl bood, shomordam hamash hast",
+            ],
+            None,
+        ),
+        (["for my nursing exam: FAST stands for face, arm, speech and...? time?"], None),
+    ],
+)
+def test_what_the_g8_to_j8_readings_found(turns: list[str], expected: str | None) -> None:
+    hit = Triage.rules_only().check_conversation(turns)
+    assert (hit.id if hit else None) == expected
+
+
+@pytest.mark.parametrize(
+    ("turns", "expected"),
+    [
+        # the emergency itself claimed as going on: the model learned the figurative use
+        (["دارم سکته میکنم، قلبم داره از جا کنده میشه"], "stroke"),
+        (["daram sekte mikonam"], "stroke"),
+        # not a claim said as going on: a risk, a spoiler
+        (["دکترم گفت LDL بالاست و ریسک heart attack دارم، چه رژیمی بگیرم؟"], None),
+        (["you're giving me a heart attack with these spoilers stop"], None),
+        # a seizure that started again is going on now
+        (["بچه ۴ سالم تشنج کرد، تموم شد ولی دوباره شروع شد"], "seizure"),
+    ],
+)
+def test_a_claim_or_a_sign_going_on_stands_against_the_veto(turns: list[str], expected: str | None) -> None:
+    hit = Triage.shipped().check_conversation(turns)
+    assert (hit.id if hit else None) == expected
 
 
 def test_the_triage_data_has_no_key_twice() -> None:
