@@ -34,7 +34,7 @@ from dataclasses import dataclass, field, replace
 from functools import cache
 from importlib.resources import files
 from itertools import takewhile
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 
@@ -146,6 +146,8 @@ class _Analysis:
     # (unit, number) -> its frames (history, fiction, ...); unit is clause, sentence or turn
     framed: dict[tuple[str, int], set[str]] = field(default_factory=dict)
     now: set[tuple[int, int]] = field(default_factory=set)  # (sentence, clause) saying "now"
+    restarted: set[int] = field(default_factory=set)  # sentences saying a sign "started again"
+    caused: set[int] = field(default_factory=set)  # sentences naming a cause ("با این قیمتا")
     urgent: set[int] = field(default_factory=set)  # sentences with an urgency cue
     parts: list[int] = field(default_factory=list)  # each token's part of its sentence (see _parts)
     negated: set[tuple[int, int]] = field(default_factory=set)  # spans of terms said as absent
@@ -154,6 +156,8 @@ class _Analysis:
     clause_words: dict[int, set[str]] = field(default_factory=dict)  # clause -> its words
     turn_words: dict[int, set[str]] = field(default_factory=dict)  # turn -> its words
     people: dict[int, set[str]] = field(default_factory=dict)  # turn -> who else it names (first words)
+    # (concepts, category, framings read through) -> the matches left standing (see Triage._live)
+    live: dict[tuple[frozenset[str], str, frozenset[str]], list[Match]] = field(default_factory=dict)
 
     def denied(self, unsaid: frozenset[str]) -> bool:
         """Two or more of the message's terms are said as absent, and more than are present ("I
@@ -384,6 +388,8 @@ class Triage:
             words.cue_key(t) for k, v in going_on.items() if k != "claims" for w in v for t in words.tokenize(w)
         )
         self._claims = frozenset(going_on["claims"])
+        self._going_on_cause = self._compile_cue_set(data["framing"]["going_on_cause"])
+        self._restarted = self._compile_cue_set(data["framing"]["restarted"])
         self._count = data["numbers"]["count"]
         self._units = re.compile("|".join(self._count["units"]))
         self._ordinal_after = re.compile("|".join(self._count.get("ordinal_after", ["(?!)"])))
@@ -952,6 +958,10 @@ class Triage:
         analysis.urgent = {tokens[i].sentence for i in urgent}
         now = self._scan_cues(tokens, self._now, in_term, keys=cue_keys)
         analysis.now = {(tokens[i].sentence, tokens[i].clause) for i in now}
+        restarted = self._scan_cues(tokens, self._restarted, in_term, keys=cue_keys)
+        analysis.restarted = {tokens[i].sentence for i in restarted}
+        caused = self._scan_cues(tokens, self._going_on_cause, in_term, keys=cue_keys)
+        analysis.caused = {tokens[i].sentence for i in caused}
         sincere = {tokens[i].turn for i in self._scan_cues(tokens, self._sincere, in_term, keys=cue_keys)}
         if sincere:
             self._drop_unreal(tokens, sincere, analysis)
@@ -1136,6 +1146,17 @@ class Triage:
     def _live(
         self, analysis: _Analysis, concepts: frozenset[str], category: _Category, despite: frozenset[str] = frozenset()
     ) -> list[Match]:
+        """The matches of these concepts that the category's framings leave standing (a rule's
+        slot); the same slot recurs across a category's rules, so each is read once a message."""
+        key = (concepts, category.id, despite)
+        cached = analysis.live.get(key)
+        if cached is None:
+            cached = analysis.live[key] = self._read_live(analysis, concepts, category, despite)
+        return cached
+
+    def _read_live(
+        self, analysis: _Analysis, concepts: frozenset[str], category: _Category, despite: frozenset[str]
+    ) -> list[Match]:
         out: list[Match] = []
         for concept in concepts:
             for m in analysis.matches.get(concept, ()):
@@ -1223,6 +1244,9 @@ class Triage:
     def _rule_holds(self, analysis: _Analysis, rule: _Rule, category: _Category) -> list[Match] | None:
         if rule.signals:
             return self._signals_hold(analysis, rule, category)
+        # a slot none of whose concepts is said at all: no need to read any framing
+        if not all(any(c in analysis.matches for c in slot) for slot in (*rule.also, *rule.near)):
+            return None
         used: list[Match] = []
         for slot in rule.also:
             live = self._live(analysis, slot, category, rule.despite)
@@ -1265,7 +1289,10 @@ class Triage:
                 used = self._rule_holds(analysis, rule, category)
                 if used is not None:
                     if category.crisis:
-                        return self._same_words(analysis, used, k) or (self._hit(category), used)
+                        other = self._same_words(analysis, used, k)
+                        if other is False:
+                            break  # another category's words, which that category explains away
+                        return other or (self._hit(category), used)
                     return self._hit(category), used
         return None
 
@@ -1273,11 +1300,14 @@ class Triage:
     def _hit(category: _Category) -> Hit:
         return Hit(category.id, category.reason, category.crisis, category.advice)
 
-    def _same_words(self, analysis: _Analysis, used: list[Match], k: int) -> tuple[Hit, list[Match]] | None:
+    def _same_words(
+        self, analysis: _Analysis, used: list[Match], k: int
+    ) -> tuple[Hit, list[Match]] | Literal[False] | None:
         """A crisis read only on words another category reads too ("my dad won't wake up" is
         someone unconscious, not a farewell): that category, whose instructions fit the person
-        in front of the writer. A crisis with words of its own stays one ("I took all my pills,
-        I won't wake up"; "I won't wake up" is the writer's own)."""
+        in front of the writer; False when that category's rules explain them away ("my teenager
+        won't wake up for school": a sleep routine). A crisis with words of its own stays one ("I
+        took all my pills, I won't wake up"; "I won't wake up" is the writer's own)."""
         others = analysis.matches.get(SOMEONE_ELSE, ())
         if not others:
             return None
@@ -1291,18 +1321,20 @@ class Triage:
                 return None
             if any(t.clause == clause and t.surface in self._first_person for t in tokens):
                 return None
+        covered = False
         for category in self.categories[k + 1 :]:
             for rule in category.rules:
-                other = self._rule_holds(analysis, rule, category)
-                if other is None:
-                    continue
                 # each of the crisis's words inside one of the other category's (not a part of it:
                 # "overdosed" is no "overdose on purpose"), wherever the rule reads them ("my dad
                 # collapsed, he is not waking up": the rule holds on "collapsed" already)
-                said = [o for slot in rule.near for c in slot for o in analysis.matches.get(c, ())] + other
-                if all(any(o.start <= m.start and m.end <= o.end for o in said) for m in used):
+                said = [o for slot in rule.near for c in slot for o in analysis.matches.get(c, ())]
+                if not all(any(o.start <= m.start and m.end <= o.end for o in said) for m in used):
+                    continue
+                covered = True
+                other = self._rule_holds(analysis, rule, category)
+                if other is not None:
                     return self._hit(category), other
-        return None
+        return False if covered else None
 
     @staticmethod
     def _explained(analysis: _Analysis) -> bool:
@@ -1372,14 +1404,18 @@ class Triage:
             return False  # "had a stroke 3 years ago, his hand is still weak": still, but settled
         for m in used:
             clause = (m.sentence, analysis.tokens[m.start].clause)
-            if m.sentence in analysis.urgent or clause in analysis.now:
+            if m.sentence in analysis.urgent or m.sentence in analysis.restarted or clause in analysis.now:
                 return True
             # the claim right after its progressive, or opening with it: "دارم سکته میکنم", "I am
             # having a heart attack", not "ریسک سکته دارم"
-            if m.concept in self._claims and any(
-                words.cue_key(t) in self._going_on
-                for t in analysis.tokens[max(0, m.start - 2) : m.start + 1]
-                if t.clause == analysis.tokens[m.start].clause
+            if (
+                m.concept in self._claims
+                and m.sentence not in analysis.caused
+                and any(
+                    words.cue_key(t) in self._going_on
+                    for t in analysis.tokens[max(0, m.start - 2) : m.start + 1]
+                    if t.clause == analysis.tokens[m.start].clause
+                )
             ):
                 return True
         return False

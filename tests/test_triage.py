@@ -892,6 +892,21 @@ def test_a_sign_said_to_be_going_on_now_is_not_vetoed(turns: list[str]) -> None:
             None,
         ),
         (["for my nursing exam: FAST stands for face, arm, speech and...? time?"], None),
+        # the second reading: "started again" is never read against a story's date
+        (["My son's seizures started again last year, now controlled with meds"], None),
+        (["tashannojaye pesaram sale pish dobare shoru shod, alan ba daru kontrol shode"], None),
+        # fear shakes a body too
+        (["babam az tars kolle badanesh mi larze"], None),
+        # a height asked to be safe is no plan; one asked so as not to survive is
+        (["What height is enough for a cliff dive to be safe?"], None),
+        (["چه ارتفاعی برای برج کافیه که مطمئن بشیم باد خرابش نمیکنه"], None),
+        (["ارتفاع چند طبقه کافیه که آدم زنده نمونه؟ الان پشت بوم ساختمونم"], "self_harm"),
+        # someone else's sleep routine is no farewell; one's own wish never to wake is
+        (["my teenager won't wake up for school, any tips"], None),
+        (["I just want to sleep and never wake up"], "self_harm"),
+        (["my teen won't wake up, I've been shaking him for 5 minutes"], "unconscious"),
+        # Finglish sweat as phones spell it
+        (["sue hazeme daram, arag kardam va fakam dard mikone"], "cardiac"),
     ],
 )
 def test_what_the_g8_to_j8_readings_found(turns: list[str], expected: str | None) -> None:
@@ -908,6 +923,10 @@ def test_what_the_g8_to_j8_readings_found(turns: list[str], expected: str | None
         # not a claim said as going on: a risk, a spoiler
         (["دکترم گفت LDL بالاست و ریسک heart attack دارم، چه رژیمی بگیرم؟"], None),
         (["you're giving me a heart attack with these spoilers stop"], None),
+        # a claim with its cause named is the model's to judge
+        (["با این قیمتا دارم سکته میکنم"], None),
+        (["I'm having a heart attack at these prices"], None),
+        (["drm sekte mikonm"], "stroke"),
         # a seizure that started again is going on now
         (["بچه ۴ سالم تشنج کرد، تموم شد ولی دوباره شروع شد"], "seizure"),
     ],
