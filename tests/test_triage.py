@@ -905,6 +905,21 @@ def test_a_sign_said_to_be_going_on_now_is_not_vetoed(turns: list[str]) -> None:
         (["my teenager won't wake up for school, any tips"], None),
         (["I just want to sleep and never wake up"], "self_harm"),
         (["my teen won't wake up, I've been shaking him for 5 minutes"], "unconscious"),
+        # L8 to N8: asthma's reliever taken and not working, with a sign of breathing, over turns
+        (
+            [
+                "pesaram asm dare",
+                "az dishab sorfe mikone",
+                "spray 3 bar zadim asar nakard, nafasesh kootah kootahe",
+            ],
+            "breathing",
+        ),
+        (["the nasal spray did not help my stuffy nose, still short of breath from the cold"], None),
+        # an age said of twins ("۱۰ روزشونه"); dying asked of pills ("برای مردن"); an accident staged
+        (["دوقلوهام ۱۰ روزشونه، یکیشون داغه، دماسنج زیر بغل ۳۸.۲ نشون داد"], "infant_fever"),
+        (["چند روزه تو اینترنت میگردم چند تا قرص برای مردن کافیه. امشب خونه تنهام"], "self_harm"),
+        (["ye joori mikham bemiram ke shabih tasadof bashe, shoma ham sholoogh nakonid"], "self_harm"),
+        (["ye boti sam-e moosh kharidm, khastm az in zndgi"], "self_harm"),
         # Finglish sweat as phones spell it
         (["sue hazeme daram, arag kardam va fakam dard mikone"], "cardiac"),
     ],
