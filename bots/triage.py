@@ -1228,14 +1228,19 @@ class Triage:
         score, used = 0, []
         for concept, weight in rule.signals.items():
             live = self._live(analysis, frozenset([concept]), category)
-            # one sign said once: a term inside a longer one of the same concept ("dige khaste" in
-            # "dige khaste shodam", "so done" in "I am so done") does not count again
-            spans = {(m.start, m.end): m for m in live}
+            # one sign said once: terms of the same concept that share a word are one ("dige khaste"
+            # in "dige khaste shodam", "az in zendegi khaste" and "khaste shodam"): the longest
+            longest: list[Match] = []
+            for m in sorted(live, key=lambda m: (m.start, m.start - m.end)):
+                if longest and m.start < longest[-1].end:
+                    if m.end - m.start > longest[-1].end - longest[-1].start:
+                        longest[-1] = m
+                    continue
+                longest.append(m)
             # and one word said twice is one sign ("cut my finger ... small cut")
             said: dict[tuple[str, ...], Match] = {}
-            for (start, end), m in spans.items():
-                if not any(s <= start and end <= e and (s, e) != (start, end) for s, e in spans):
-                    said.setdefault(tuple(t.surface for t in analysis.tokens[start:end]), m)
+            for m in longest:
+                said.setdefault(tuple(t.surface for t in analysis.tokens[m.start : m.end]), m)
             distinct = list(said.values())[: 1 if concept in rule.once else 2]
             score += weight * len(distinct)
             used.extend(distinct)

@@ -920,6 +920,22 @@ def test_a_sign_said_to_be_going_on_now_is_not_vetoed(turns: list[str]) -> None:
         (["چند روزه تو اینترنت میگردم چند تا قرص برای مردن کافیه. امشب خونه تنهام"], "self_harm"),
         (["ye joori mikham bemiram ke shabih tasadof bashe, shoma ham sholoogh nakonid"], "self_harm"),
         (["ye boti sam-e moosh kharidm, khastm az in zndgi"], "self_harm"),
+        # the second reading of L8 to N8: pills asked for dying, which or how many
+        (["how many paracetamol would it take to die"], "self_harm"),
+        (["چند تا قرص خواب لازمه برای مردن؟"], "self_harm"),
+        (["baraye mordan che daruyi bekhoram"], "self_harm"),
+        (["which pills are best for dying painlessly?"], "self_harm"),
+        (["how many painkillers would it take to die"], "self_harm"),
+        (["how much tylenol is safe per day?? toothache is killing me"], None),
+        (["which pills are lethal to cats? my cat got into the cabinet"], None),
+        (["مادربزرگم سرطان داره، داره برای مردن آماده میشه، قرص مسکنش رو هر چند ساعت بدم؟"], None),
+        # one sign said in two terms that share a word counts once
+        (["az in zendegi khaste shodam, kar, dars, hame chi ziade"], None),
+        # a fall to the floor is no jump from one; a vase in English is a vase
+        (["my husband fell on the floor and won't wake up"], "unconscious"),
+        (["my son broke the vase and tried to make it look like an accident lol"], None),
+        (["I'm so tired of this life, bought rat poison today"], "self_harm"),
+        (["hi", "asthma, used spray 3x, nothing changed", "breaths short and fast"], "breathing"),
         # Finglish sweat as phones spell it
         (["sue hazeme daram, arag kardam va fakam dard mikone"], "cardiac"),
     ],
