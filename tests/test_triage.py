@@ -936,6 +936,12 @@ def test_a_sign_said_to_be_going_on_now_is_not_vetoed(turns: list[str]) -> None:
         (["my son broke the vase and tried to make it look like an accident lol"], None),
         (["I'm so tired of this life, bought rat poison today"], "self_harm"),
         (["hi", "asthma, used spray 3x, nothing changed", "breaths short and fast"], "breathing"),
+        # P8 and R8: a platform and a step off; a rope tied; a high place found; a cap still sealed
+        (["standing on the platform at Hauptbahnhof, next train in 3 min. I'm going to step off"], "self_harm"),
+        (["waiting on the platform, next train in 3 min, I'm late for work ugh"], None),
+        (["طناب رو بستم، فقط يه چيزي ميخواستم بپرسم قبلش"], "self_harm"),
+        (["ye jaye boland peyda kardam, faghat mikham bedoonam dard dare ya na"], "self_harm"),
+        (["lol if i have to sit through one more zoom meeting i'm gonna jump out the window jk jk"], None),
         # Finglish sweat as phones spell it
         (["sue hazeme daram, arag kardam va fakam dard mikone"], "cardiac"),
     ],
@@ -958,6 +964,14 @@ def test_what_the_g8_to_j8_readings_found(turns: list[str], expected: str | None
         (["با این قیمتا دارم سکته میکنم"], None),
         (["I'm having a heart attack at these prices"], None),
         (["drm sekte mikonm"], "stroke"),
+        # the alarm taken back: the cap was still sealed
+        (
+            [
+                "my son drank bleach!!!",
+                "wait no he drank from the water bottle next to it, the bleach cap is still sealed, he's totally fine",
+            ],
+            None,
+        ),
         # a seizure that started again is going on now
         (["بچه ۴ سالم تشنج کرد، تموم شد ولی دوباره شروع شد"], "seizure"),
     ],
