@@ -942,6 +942,28 @@ def test_a_sign_said_to_be_going_on_now_is_not_vetoed(turns: list[str]) -> None:
         (["طناب رو بستم، فقط يه چيزي ميخواستم بپرسم قبلش"], "self_harm"),
         (["ye jaye boland peyda kardam, faghat mikham bedoonam dard dare ya na"], "self_harm"),
         (["lol if i have to sit through one more zoom meeting i'm gonna jump out the window jk jk"], None),
+        # S8 and T8: the most one can take before it is too late; a mouth still filling with blood;
+        # vomit like tea dregs on warfarin
+        (
+            ["whats the most paracetamol you can take before its too late for them to save you. asking for me"],
+            "self_harm",
+        ),
+        (["what's the most ibuprofen I can take in a day for my back"], None),
+        (
+            [
+                "بعد از کشیدن دندون خون میاد",
+                "دو ساعته گاز استریل گذاشتم ولی هنوز دهنم پر خون میشه و سرم گیج میره",
+            ],
+            "bleeding",
+        ),
+        (
+            [
+                "babam warfarin mikhore",
+                "az dirooz yekam khaste ast",
+                "alan bala avard rangesh ghahvei tire mesle tefale chai bood, sargije dare",
+            ],
+            "bleeding",
+        ),
         # Finglish sweat as phones spell it
         (["sue hazeme daram, arag kardam va fakam dard mikone"], "cardiac"),
     ],
