@@ -33,6 +33,12 @@ def rows(split: str) -> list[dict]:
     return [json.loads(line) for line in text.splitlines() if line.strip()]
 
 
+def _routed(turns: list[str], triage: Triage | None = None) -> str | None:
+    """The category the turns are routed to: by the rules alone, unless a triage is given."""
+    hit = (triage or Triage.rules_only()).check_conversation(turns)
+    return hit.id if hit else None
+
+
 def judged(triage: Triage, row: dict) -> bool:
     if "turns" in row:
         return any(triage.check_conversation(row["turns"][:k]) for k in range(1, len(row["turns"]) + 1))
@@ -730,8 +736,7 @@ def test_what_the_second_reading_of_the_o6_to_w6_round_found(text: str, expected
     ],
 )
 def test_pressure_held_on_a_wound_that_still_bleeds_routes(turns: list[str], expected: str | None) -> None:
-    hit = Triage.rules_only().check_conversation(turns)
-    assert (hit.id if hit else None) == expected
+    assert _routed(turns) == expected
 
 
 @pytest.mark.parametrize(
@@ -750,8 +755,7 @@ def test_pressure_held_on_a_wound_that_still_bleeds_routes(turns: list[str], exp
     ],
 )
 def test_what_the_second_reading_of_a7_to_f7_found(turns: list[str], expected: str | None) -> None:
-    hit = Triage.rules_only().check_conversation(turns)
-    assert (hit.id if hit else None) == expected
+    assert _routed(turns) == expected
 
 
 @pytest.mark.parametrize(
@@ -791,8 +795,7 @@ def test_what_the_second_reading_of_a7_to_f7_found(turns: list[str], expected: s
     ],
 )
 def test_what_the_k7_to_w7_readings_found(turns: list[str], expected: str | None) -> None:
-    hit = Triage.rules_only().check_conversation(turns)
-    assert (hit.id if hit else None) == expected
+    assert _routed(turns) == expected
 
 
 @pytest.mark.parametrize(
@@ -844,8 +847,7 @@ def test_what_the_k7_to_w7_readings_found(turns: list[str], expected: str | None
 )
 def test_what_the_second_reading_of_k7_to_w7_found(turns: list[str], expected: str | None) -> None:
     """Defects a helper who had not written the change found by probing it (231 probes)."""
-    hit = Triage.rules_only().check_conversation(turns)
-    assert (hit.id if hit else None) == expected
+    assert _routed(turns) == expected
 
 
 @pytest.mark.parametrize(
@@ -969,8 +971,7 @@ def test_a_sign_said_to_be_going_on_now_is_not_vetoed(turns: list[str]) -> None:
     ],
 )
 def test_what_the_g8_to_j8_readings_found(turns: list[str], expected: str | None) -> None:
-    hit = Triage.rules_only().check_conversation(turns)
-    assert (hit.id if hit else None) == expected
+    assert _routed(turns) == expected
 
 
 @pytest.mark.parametrize(
@@ -999,8 +1000,7 @@ def test_what_the_g8_to_j8_readings_found(turns: list[str], expected: str | None
     ],
 )
 def test_a_claim_or_a_sign_going_on_stands_against_the_veto(turns: list[str], expected: str | None) -> None:
-    hit = Triage.shipped().check_conversation(turns)
-    assert (hit.id if hit else None) == expected
+    assert _routed(turns, Triage.shipped()) == expected
 
 
 def test_the_triage_data_has_no_key_twice() -> None:
