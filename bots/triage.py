@@ -203,6 +203,7 @@ SOMEONE_ELSE = "someone_else"  # the concept of a person other than the writer
 ANSWER_REACH = 40
 EDUCATIONAL = "educational"  # the framing of a lesson or a how-to question
 ANIMAL = "animal"  # the framing of a pet's or a farm animal's trouble
+RESOLVED = "resolved"  # the framing of a sign that is over ("fine now")
 SETTLED = frozenset(("history", "resolved", "mild", "educational", "hypothetical", "fiction", "animal"))
 COVER_STORY = "cover_story"  # the concept of a life event told to others as a cover
 CueIndex = dict[str, list[tuple[str, ...]]]  # cues (their folded words) by their first word
@@ -305,6 +306,7 @@ class Triage:
         self._study_words = frozenset(data.get("study_words", ()))
         self._shorthand = {short: words.fi_key(word) for short, word in data.get("finglish_shorthand", {}).items()}
         self._never_negated = frozenset(data.get("never_negated", []))
+        self._all_clear = frozenset(data.get("all_clear", []))
         self._transparent = {lang: set(words) for lang, words in data["negation"]["transparent"].items()}
         pending: list[tuple[_Term, list[words.Token]]] = []
         self._groups: dict[str, list[str]] = {name: list(items) for name, items in data.get("groups", {}).items()}
@@ -382,6 +384,7 @@ class Triage:
         self._again = frozenset(data["closing_reopened"])
         self._taken_back = self._compile_cue_set(data["taken_back"]["cues"])
         self._never_taken_back = frozenset(data["taken_back"]["never"])
+        self._all_well = self._compile_cue_set(data["taken_back"]["all_well"])
         self._now = self._compile_cue_set(data["framing"]["now"])
         going_on = data["framing"]["going_on"]
         self._going_on = frozenset(
@@ -871,6 +874,11 @@ class Triage:
         for _, s, e in found:
             for k in range(s, e):
                 in_term[k] = True
+        # the negative verb that ends an all-clear ("مشکل تنفسی ندارم") governs the list before it
+        # too: "تورم یا مشکل تنفسی ندارم" has no swelling
+        for term, s, e in found:
+            if term.concept in self._all_clear and e - s > 1 and self._negative(tokens[e - 1]):
+                in_term[e - 1] = False
         spans = sorted({(s, e) for _, s, e in found if e - s > 1})
         for term, s, e in found:
             # "speech is fine" says that of speech: its "is fine" is no all-clear for the sentence
@@ -957,6 +965,9 @@ class Triage:
         urgent = self._scan_cues(tokens, self._urgent, in_term, keys=cue_keys)
         analysis.urgent = {tokens[i].sentence for i in urgent}
         now = self._scan_cues(tokens, self._now, in_term, keys=cue_keys)
+        # the "now" of an all-clear ("alan okam", "fine now") says the sign is over, not going on
+        resolved = cued.get(RESOLVED, set())
+        now = {i for i in now if not any(r <= i < r + 3 and tokens[r].clause == tokens[i].clause for r in resolved)}
         analysis.now = {(tokens[i].sentence, tokens[i].clause) for i in now}
         restarted = self._scan_cues(tokens, self._restarted, in_term, keys=cue_keys)
         analysis.restarted = {tokens[i].sentence for i in restarted}
@@ -1226,8 +1237,10 @@ class Triage:
 
     def _signals_hold(self, analysis: _Analysis, rule: _Rule, category: _Category) -> list[Match] | None:
         score, used = 0, []
+        # a sign in a sentence that explains it ("cut myself cooking") is no sign
+        spoilt = {m.sentence for m in self._live(analysis, rule.unless, category)} if rule.unless else set()
         for concept, weight in rule.signals.items():
-            live = self._live(analysis, frozenset([concept]), category)
+            live = [m for m in self._live(analysis, frozenset([concept]), category) if m.sentence not in spoilt]
             # one sign said once: terms of the same concept that share a word are one ("dige khaste"
             # in "dige khaste shodam", "az in zendegi khaste" and "khaste shodam"): the longest
             longest: list[Match] = []
@@ -1451,6 +1464,14 @@ class Triage:
         analysis = self.analyse([recent[-1]])
         judged = self._judge(analysis)
         if judged is None:
+            return True
+        # the alarm's own words in an explanation that ends well ("false alarm, just one of those
+        # big jerks you get dropping off to sleep, he's wide awake and chatting"), not said to go
+        # on now; never new signs ("turns out he can't lift his arm either")
+        well = analysis.cues.get(RESOLVED) or self._scan_cues(
+            analysis.tokens, self._all_well, [False] * len(analysis.tokens)
+        )
+        if well and judged[0].id == earlier[0].id and not self._pressing(analysis, judged[1]):
             return True
         return self._second_opinion(recent[-1], judged[0], explained=self._explained(analysis)) is None
 

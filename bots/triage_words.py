@@ -157,8 +157,12 @@ def fold(text: str) -> str:
     return _REPEATS.sub(r"\1", text)
 
 
-def _strip(word: str, suffixes: Sequence[str], *, min_stem: int = 3, rounds: int = 2) -> str:
+def _strip(
+    word: str, suffixes: Sequence[str], *, min_stem: int = 3, rounds: int = 2, whole: frozenset[str] = frozenset()
+) -> str:
     for _ in range(rounds):
+        if word in whole:
+            break  # a whole word reached: "داداشم" is داداش, not داد (gave)
         for suffix in suffixes:
             if word.endswith(suffix) and len(word) - len(suffix) >= min_stem:
                 word = word[: -len(suffix)]
@@ -168,8 +172,27 @@ def _strip(word: str, suffixes: Sequence[str], *, min_stem: int = 3, rounds: int
     return word
 
 
-# Words whose last letter is no suffix: دارو (medicine) must not become دار (has).
-_FA_WHOLE = frozenset(["دارو", "زانو", "بازو", "ابرو", "گلو", "جلو", "پهلو", "بو", "مو", "سرما", "داستان"])
+# Words whose last letters are no suffix: دارو (medicine) must not become دار (has), nor داداش
+# (brother) داد (gave), nor حالا (now) حال (my state, "حالم"), nor بادوم (almond) باد (swollen).
+_FA_WHOLE = frozenset(
+    [
+        "دارو",
+        "زانو",
+        "بازو",
+        "ابرو",
+        "گلو",
+        "جلو",
+        "پهلو",
+        "بو",
+        "مو",
+        "سرما",
+        "داستان",
+        "داداش",
+        "حالا",
+        "بادوم",
+        "بادام",
+    ]
+)
 
 
 @lru_cache(maxsize=65536)
@@ -179,7 +202,7 @@ def fa_key(word: str) -> str:
     # A formal third-person verb ends in -د where speech says -ه (میزند / میزنه): both -> میزن.
     if word.startswith(("می", "نمی")) and word.endswith("د") and not word.endswith(("ند", "ید")) and len(word) > 4:
         word = word[:-1]
-    return _strip(word, _FA_SUFFIXES)
+    return _strip(word, _FA_SUFFIXES, whole=_FA_WHOLE)
 
 
 @lru_cache(maxsize=65536)
@@ -294,10 +317,15 @@ def fi_spelling(word: str) -> str:
 _FI_PRONOUN = re.compile(r"(?<=[aeiu])(m|t|sh)$")  # galum (my throat), pash (his leg): the suffix after a vowel
 
 
+# Finglish words whose last letters are no ending: "badam" (almond) must not become bad (after,
+# swollen: "bad karde").
+_FI_WHOLE = frozenset(["badam"])
+
+
 @lru_cache(maxsize=65536)
 def fi_key(word: str) -> str:
     spelled = fi_spelling(word)
-    stripped = _strip(spelled, _FI_SUFFIXES)
+    stripped = _strip(spelled, _FI_SUFFIXES, whole=_FI_WHOLE)
     # the pronoun is off too when only the object marker was ("gushisho" is gushi-sh-o: gushish)
     if spelled in (stripped, stripped + "o") and len(stripped) > 4:
         stripped = _FI_PRONOUN.sub("", stripped)
