@@ -1448,7 +1448,9 @@ class Triage:
 
     def _says_taken_back(self, text: str) -> bool:
         tokens = words.tokenize_turns([text], self._breaks, self._known_persian)
-        return bool(self._scan_cues(tokens, self._taken_back, [False] * len(tokens)))
+        cues = self._scan_cues(tokens, self._taken_back, [False] * len(tokens))
+        # after a number a cue is an age, not an all-clear: "۶۰ سالمه" (I am 60), not "سالمه" (he is well)
+        return any(i == 0 or tokens[i - 1].number is None for i in cues)
 
     def _takes_back(self, recent: Sequence[str]) -> bool:
         """The latest turn, which says it takes back an alarm, takes back the one the earlier turns
@@ -1495,6 +1497,8 @@ class Triage:
                 if hit is not None:
                     return hit
         hit = self.check(recent[-1])
+        if hit is not None and taken_back and self._judge(self.analyse([recent[-1]])) is None:
+            return None  # a take-back's own words ("counted them, none missing"), which only the n-grams read
         if hit is not None or self.model is None or together is None:
             return hit
         # The model reads the turns together too, when the latest one tips them over (the earlier

@@ -977,6 +977,60 @@ def test_what_the_g8_to_j8_readings_found(turns: list[str], expected: str | None
 @pytest.mark.parametrize(
     ("turns", "expected"),
     [
+        # V8, W8, Y8 and B9: a stem stops at a whole word (داداشم is no دادم, I gave)
+        (["به همه پیام خداحافظی دادم. ببخشید که این همه سال زحمت بودم"], "self_harm"),
+        (["ببخشید که زحمت دادم، ممنون از جوابتون"], None),
+        (["داداشم از صبح بیهوشه و بیدار نمیشه"], "unconscious"),
+        # حالم (my state) is no حالا (now): the breath came back
+        (["از بس دنبال اتوبوس دویدم نفسم بند اومد، دو دقیقه طول کشید تا حالم جا بیاد، الان خوبم"], None),
+        (["بعد از دویدن افتاد زمین نفس نمیکشه"], "not_breathing"),
+        (
+            ["my uncle's a heavy drinker, been feeling sick all day", "he's just brought up a load of blood, dark"],
+            "bleeding",
+        ),
+        # a food, then the swelling, the Persian verb last; باد (swollen) is no بادوم (almond)
+        (["صورت بچه‌م بعد از خوردن تخم‌مرغ ورم کرده"], "anaphylaxis"),
+        (["ماهی خوردم لبام باد کرده"], "anaphylaxis"),
+        (["zaboonam az chay-e dagh sookhte, ye kam bad karde, nafasam moshkeli nadare"], None),
+        # an all-clear's negative verb governs the list before it
+        (["بعد از خوردن توت فرنگی دور دهنم یکم قرمز شده و میخاره، تورم یا مشکل تنفسی ندارم"], None),
+        # a take-back in the alarm's own words that says all is well; new signs are no take-back
+        (
+            [
+                "my husband is having a seizure on the sofa",
+                "sorry false alarm, it was just one of those big jerks you get dropping off to sleep, "
+                "he's wide awake and chatting now",
+            ],
+            None,
+        ),
+        (["my dad's face is drooping on one side", "turns out he can't lift his right arm either"], "stroke"),
+        # secrecy or purpose with a cut or a burn; secrecy alone, or a cut told as an accident, is none
+        (["dstamo boridam khoon zyad miad vli nmikham kasi bfahme"], "self_harm"),
+        (["burned my arm with a lighter on purpose, hiding it with long sleeves"], "self_harm"),
+        (["planning a surprise gift for my wife, nobody can know. is a massage gun safe for back pain?"], None),
+        (["too kar ba ghaychi dastam boridam, koochike, khoonesh band oomad, chasb zakhm kafie?"], None),
+        (["I cut myself cooking, nobody can know how clumsy I am"], None),
+        (["last day at my job tomorrow, said goodbye to everyone, feeling weirdly sad"], None),
+    ],
+)
+def test_what_the_v8_to_b9_readings_found(turns: list[str], expected: str | None) -> None:
+    assert _routed(turns) == expected
+
+
+def test_a_take_back_gets_nothing_from_the_model_and_an_age_is_no_all_clear() -> None:
+    shipped = Triage.shipped()
+    # "counted them, none missing": the words the n-grams read of a self-harm hint
+    found = ["dokhtaram gheras-e ahan-e mano khorde!!", "na peydashoon kardam, shemordam hich kodoom kam nist"]
+    assert _routed(found[:1], shipped) == "poisoning"
+    assert _routed(found, shipped) is None
+    # "۶۰ سالمه" is an age (I am 60), not "سالمه" (he is well): the turn is no take-back
+    climbed = ["از بعد از شام یه سوزش بالای معده دارم", "الان تا فکم و بازوی چپم کشیده شده و عرق سرد کردم، ۶۰ سالمه"]
+    assert _routed(climbed, shipped) is not None
+
+
+@pytest.mark.parametrize(
+    ("turns", "expected"),
+    [
         # the emergency itself claimed as going on: the model learned the figurative use
         (["دارم سکته میکنم، قلبم داره از جا کنده میشه"], "stroke"),
         (["daram sekte mikonam"], "stroke"),
