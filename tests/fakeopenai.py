@@ -119,6 +119,7 @@ class FakeOpenAI:
             self.jobs.clear()
             self.fine_tune_outcome = "succeeded"
             self.moderation_flags = set()
+            self.moderation_delay = 0.0  # a slow endpoint left by one test would time out the next one's call
             self.served.clear()
 
     def chat_requests(self) -> list[dict[str, Any]]:

@@ -39,7 +39,7 @@ def _title(url: str, key: str) -> str:
     return httpx.get(f"{url}/v1/bots/helpdesk", headers={"Authorization": f"Bearer {key}"}, timeout=5).json()["title"]
 
 
-def _wait(predicate, what: str, seconds: float = 60) -> None:  # type: ignore[no-untyped-def]
+def _wait(predicate, what: str, seconds: float = 60, log: Path | None = None) -> None:  # type: ignore[no-untyped-def]
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         try:
@@ -48,7 +48,8 @@ def _wait(predicate, what: str, seconds: float = 60) -> None:  # type: ignore[no
         except httpx.HTTPError:
             pass
         time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
+    tail = "" if log is None else "; the server's log ends:\n" + "\n".join(log.read_text().splitlines()[-15:])
+    raise AssertionError(f"timed out waiting for {what}{tail}")
 
 
 @pytest.fixture
@@ -66,7 +67,8 @@ def server(tmp_path: Path, fake: FakeOpenAI) -> Iterator[dict]:
                             stderr=subprocess.STDOUT)  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     try:
-        _wait(lambda: len(_children(proc.pid)) >= 2 and _title(base, key) == "Test helpdesk", "two workers")
+        _wait(lambda: len(_children(proc.pid)) >= 2 and _title(base, key) == "Test helpdesk", "two workers",
+              log=tmp_path / "serve.log")  # fmt: skip
         yield {"url": base, "key": key, "proc": proc, "profiles": profiles, "log": tmp_path / "serve.log"}
     finally:
         proc.terminate()
@@ -81,19 +83,27 @@ def test_a_broken_profile_and_a_crashed_worker_take_nothing_down(server: dict) -
     # a worker dies; its replacement loads the validated copy, not the broken file
     workers = [pid for pid in _children(proc.pid) if Path(f"/proc/{pid}/cmdline").read_bytes().count(b"spawn")]
     os.kill(workers[0], signal.SIGKILL)
-    _wait(lambda: workers[0] not in _children(proc.pid) and len(_children(proc.pid)) >= 2, "a replacement worker")
+    _wait(
+        lambda: workers[0] not in _children(proc.pid) and len(_children(proc.pid)) >= 2,
+        "a replacement worker",
+        log=server["log"],
+    )
     for _ in range(10):
         assert _title(url, key) == "Test helpdesk"
     # SIGHUP with the broken file: refused, the last good set stays in service
     os.kill(proc.pid, signal.SIGHUP)
-    _wait(lambda: "profiles not reloaded" in server["log"].read_text(), "the refusal in the log")
+    _wait(lambda: "profiles not reloaded" in server["log"].read_text(), "the refusal in the log", log=server["log"])
     assert proc.poll() is None
     assert _title(url, key) == "Test helpdesk"
     # fixed and changed: SIGHUP brings the new profile to every worker
     profile.write_text(profile.read_text().replace("bot: nosuchbehaviour", "bot: plain").replace(
         "title: Test helpdesk", "title: Renamed helpdesk"))  # fmt: skip
     os.kill(proc.pid, signal.SIGHUP)
-    _wait(lambda: all(_title(url, key) == "Renamed helpdesk" for _ in range(6)), "the new profile everywhere")
+    _wait(
+        lambda: all(_title(url, key) == "Renamed helpdesk" for _ in range(6)),
+        "the new profile everywhere",
+        log=server["log"],
+    )
 
 
 def test_profiles_check_names_the_file_and_field(tmp_path: Path) -> None:

@@ -23,6 +23,8 @@ from core.runtime import Runtime
 
 logger = logging.getLogger("domainbots.serve")
 
+WORKER_START_SECONDS = 60  # how long a (re)started worker may take to import, load its bots and answer
+
 
 def snapshot(source: Path) -> Path:
     """The profiles in ``source``, validated, copied where an edit cannot reach them: workers
@@ -98,9 +100,12 @@ def serve(host: str, port: int, workers: int, access_log: bool) -> None:
     if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="domainbots-metrics-")
     click.echo(f"  profiles: kill -HUP {os.getpid()} re-validates {source} and restarts the workers", err=True)
+    # uvicorn gives a replacement worker 5 s to be ready before it aborts a SIGHUP restart and
+    # keeps the old workers (and the old profiles); a worker imports the app and builds every bot,
+    # which takes longer than that on a busy machine
     config = uvicorn.Config(
         "api.app:create_app", factory=True, host=host, port=port, workers=workers, log_level="info",
-        access_log=access_log,
+        access_log=access_log, timeout_worker_healthcheck=WORKER_START_SECONDS,
     )  # fmt: skip
     _ValidatedReload(config, sockets=[config.bind_socket()], source=source).run()
 
