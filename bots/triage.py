@@ -100,6 +100,9 @@ class _Term:
     # among those of its second, where its first two words may come swapped (SCRAMBLED)
     rank: int = 0
     swapped_rank: int = 0
+    # its last word is a verb in the first person ("khodkoshi mikonam"): the stems match "mikone"
+    # too, which is someone else ("shakhsiyat-e asli khodkoshi mikone", a character in a story)
+    ends_in_first_person_verb: bool = False
 
 
 @dataclass
@@ -328,6 +331,7 @@ class Triage:
                     if not keys:
                         raise ValueError(f"triage lexicon: term {raw!r} of concept {concept!r} has no {lang} words")
                     entry = _Term(keys, concept, lang, first_person)
+                    entry.ends_in_first_person_verb = first_person and words.person_of_verb(tokens[-1].surface) == 1
                     pending.append((entry, tokens))
                     self._index.setdefault((lang, keys[0]), []).append(entry)
                     if lang in SCRAMBLED and len(keys) >= 3 and keys[0] != keys[1]:
@@ -901,7 +905,14 @@ class Triage:
                     analysis.negated.add((s, e))
                 continue
             analysis.matches.setdefault(term.concept, []).append(
-                Match(term.concept, s, e, tokens[s].sentence, term.first_person)
+                Match(
+                    term.concept,
+                    s,
+                    e,
+                    tokens[s].sentence,
+                    term.first_person
+                    and not (term.ends_in_first_person_verb and words.person_of_verb(tokens[e - 1].surface) == 3),
+                )
             )
         # a term inside a longer one said as absent is absent too ("نه حالت تهوع": no تهوع)
         negated_starts = _by_start(analysis.negated)
@@ -1235,10 +1246,18 @@ class Triage:
             return True
         return bool(people) and not analysis.turn_words.get(token.turn, set()) & self._study_words
 
+    def _spoilt(self, analysis: _Analysis, rule: _Rule, category: _Category) -> set[int]:
+        """The sentences a rule's `unless` reads as explained. In the crisis category, whose
+        first-person sign reads through a joke or a lesson, so does what explains it ("از دست این
+        معلم میخوام خودمو بکشم 😂" is a joke and a figure of speech at once); elsewhere a framed
+        spoiler is only asked about ("could this be bells palsy, his face is drooping")."""
+        despite = category.frames if category.crisis else frozenset()
+        return {m.sentence for m in self._live(analysis, rule.unless, category, despite=despite)}
+
     def _signals_hold(self, analysis: _Analysis, rule: _Rule, category: _Category) -> list[Match] | None:
         score, used = 0, []
         # a sign in a sentence that explains it ("cut myself cooking") is no sign
-        spoilt = {m.sentence for m in self._live(analysis, rule.unless, category)} if rule.unless else set()
+        spoilt = self._spoilt(analysis, rule, category) if rule.unless else set()
         for concept, weight in rule.signals.items():
             live = [m for m in self._live(analysis, frozenset([concept]), category) if m.sentence not in spoilt]
             # one sign said once: terms of the same concept that share a word are one ("dige khaste"
@@ -1278,7 +1297,7 @@ class Triage:
             return None
         anchors, others = slots[0], slots[1:]
         if rule.unless:
-            spoilt = {m.sentence for m in self._live(analysis, rule.unless, category)}
+            spoilt = self._spoilt(analysis, rule, category)
             anchors = [a for a in anchors if a.sentence not in spoilt]
         for anchor in anchors:
             chosen = [anchor]

@@ -173,7 +173,8 @@ def _strip(
 
 
 # Words whose last letters are no suffix: دارو (medicine) must not become دار (has), nor داداش
-# (brother) داد (gave), nor حالا (now) حال (my state, "حالم"), nor بادوم (almond) باد (swollen).
+# (brother) داد (gave), nor حالا (now) حال (my state, "حالم"), nor بادوم (almond) باد (swollen),
+# nor مستند (documentary) مست (drunk).
 _FA_WHOLE = frozenset(
     [
         "دارو",
@@ -191,6 +192,7 @@ _FA_WHOLE = frozenset(
         "حالا",
         "بادوم",
         "بادام",
+        "مستند",
     ]
 )
 
@@ -475,6 +477,25 @@ def tokenize_turns(
 def _fa_cue(word: str) -> str:
     # "داستان" (a story) is no "داس" (a sickle) with "your" after it
     return word if word in _FA_WHOLE else _strip(word, _FA_SUFFIXES, rounds=1)
+
+
+_FA_VERB_PERSON: tuple[tuple[str, int], ...] = (("م", 1), ("ه", 3), ("د", 3))
+_FI_VERB_PERSON: tuple[tuple[str, int], ...] = (("am", 1), ("e", 3), ("eh", 3), ("ad", 3))
+
+
+def person_of_verb(surface: str) -> int | None:
+    """The person of a present-tense Persian or Finglish verb, by its ending: 1 for میکنم /
+    mikonam, 3 for میکنه, میکند / mikone, mikonad; None for anything else (a plural, a noun)."""
+    if surface.startswith(("می", "نمی")):
+        endings = _FA_VERB_PERSON
+    elif surface.startswith(("mi", "nemi")) and surface.isascii():
+        endings = _FI_VERB_PERSON
+    else:
+        return None
+    for ending, person in endings:
+        if surface.endswith(ending) and not surface.endswith(("ند", "and", "id", "ید", "im", "یم")):
+            return person
+    return None
 
 
 def cue_key(token: Token) -> str:

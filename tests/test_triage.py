@@ -1017,6 +1017,40 @@ def test_what_the_v8_to_b9_readings_found(turns: list[str], expected: str | None
     assert _routed(turns) == expected
 
 
+@pytest.mark.parametrize(
+    ("turns", "expected"),
+    [
+        # E9: out for a while after a blow ("هیچی نفهمیدم"), seeing double
+        (["از نردبون افتادم سرم خورد زمین، یه مدت هیچی نفهمیدم، الان دوتا میبینم"], "head_injury"),
+        (["tu kelas hichi nafahmidam, ostad kheili tond dars midad"], None),
+        # a poison put by in one's room, with hopelessness or secrecy: a means readied
+        (["az zendegi khaste shodam, sam moosh kharidam gozashtam zire takhtam"], "self_harm"),
+        (["خسته شدم از این زندگی، سم علف‌کش رو گذاشتم تو اتاقم، به شوهرم نگید"], "self_harm"),
+        (["قرصای فشارمو گذاشتم تو کشوم کنار تختم، تو گرما خراب نمیشن؟"], None),
+        # a figure of speech said as a joke is still a figure of speech
+        (["از دست این همسایه میخوام خودمو بکشم 😂 باز ساعت ۳ صبح دریل میزنه"], None),
+        (["if I have to fix this printer one more time I'll kill myself lol"], None),
+        # a first-person verb's term does not make a story's character the writer
+        (["tu romanam ghahreman akharesh khodkoshi mikone, chejuri ghamgin tar benevisam?"], None),
+        (["dige nemikesham, emshab khodkoshi mikonam"], "self_harm"),
+        # مستند (documentary) is no مست (drunk): the stroke signs stand
+        (["بابام یهو یه طرف صورتش تکون نمیخوره و حرف زدنش مثل آدمای مسته"], "stroke"),
+        # a trip up north explains switching the phone off
+        (["kheili khaste shodam az kar, mikham beram shomal gushimo khamush konam"], None),
+        # a take-back that says it was nothing a moment later
+        (
+            [
+                "قفسه سینم درد گرفت دست چپم بی‌حس شد",
+                "ببخشید روی دستم خوابیده بودم بی‌حس شده بود، سینم فقط یه لحظه بود الان هیچی نیست",
+            ],
+            None,
+        ),
+    ],
+)
+def test_what_the_e9_and_f9_readings_found(turns: list[str], expected: str | None) -> None:
+    assert _routed(turns) == expected
+
+
 def test_a_take_back_gets_nothing_from_the_model_and_an_age_is_no_all_clear() -> None:
     shipped = Triage.shipped()
     # "counted them, none missing": the words the n-grams read of a self-harm hint
