@@ -1423,15 +1423,19 @@ class Triage:
 
     def check(self, text: str) -> Hit | None:
         """The emergency in one message, or None."""
-        analysis = self.analyse([text])
+        return self._check(text, self.analyse([text]))[0]
+
+    def _check(self, text: str, analysis: _Analysis) -> tuple[Hit | None, tuple[Hit, list[Match]] | None]:
+        """The emergency in one analysed message, and the rules' own reading of it."""
         judged = self._judge(analysis)
-        return self._second_opinion(
+        hit = self._second_opinion(
             text,
             judged[0] if judged else None,
             explained=self._explained(analysis),
             denied=self._denied(analysis),
             pressing=judged is not None and self._pressing(analysis, judged[1]),
         )
+        return hit, judged
 
     def _pressing(self, analysis: _Analysis, used: list[Match]) -> bool:
         """The sign is said to be going on now ("he is still seizing", "right now"), or the
@@ -1471,7 +1475,7 @@ class Triage:
         # after a number a cue is an age, not an all-clear: "۶۰ سالمه" (I am 60), not "سالمه" (he is well)
         return any(i == 0 or tokens[i - 1].number is None for i in cues)
 
-    def _takes_back(self, recent: Sequence[str]) -> bool:
+    def _takes_back(self, recent: Sequence[str], analysis: _Analysis) -> bool:
         """The latest turn, which says it takes back an alarm, takes back the one the earlier turns
         raised: they were routed, and it is no emergency on its own (a turn that says the
         emergency again is routed: "thank god, she is still seizing"). Never for a crisis or a
@@ -1480,9 +1484,9 @@ class Triage:
         earlier = self._judge(self.analyse(recent[:-1]))
         if earlier is None or earlier[0].crisis or earlier[0].id in self._never_taken_back:
             return False
-        # no emergency to the rules, or only to the model, whose n-grams still read the alarm's
-        # words ("counted them, none missing"), or one the model vetoes
-        analysis = self.analyse([recent[-1]])
+        # no emergency to the rules (``analysis`` is the latest turn's), or only to the model,
+        # whose n-grams still read the alarm's words ("counted them, none missing"), or one the
+        # model vetoes
         judged = self._judge(analysis)
         if judged is None:
             return True
@@ -1505,7 +1509,8 @@ class Triage:
         if not recent:
             return None
         taken_back = len(recent) > 1 and self._says_taken_back(recent[-1])
-        if taken_back and self._takes_back(recent):
+        latest = self.analyse([recent[-1]]) if taken_back else None
+        if latest is not None and self._takes_back(recent, latest):
             return None
         together = self.analyse(recent) if len(recent) > 1 else None
         if together is not None:
@@ -1515,8 +1520,8 @@ class Triage:
                 hit = self._second_opinion("\n".join(recent), judged[0], latest=recent[-1], pressing=pressing)
                 if hit is not None:
                     return hit
-        hit = self.check(recent[-1])
-        if hit is not None and taken_back and self._judge(self.analyse([recent[-1]])) is None:
+        hit, alone = self._check(recent[-1], latest or self.analyse([recent[-1]]))
+        if hit is not None and taken_back and alone is None:
             return None  # a take-back's own words ("counted them, none missing"), which only the n-grams read
         if hit is not None or self.model is None or together is None:
             return hit

@@ -17,8 +17,10 @@ import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
+from importlib.resources import files
 
 import snowballstemmer
+import yaml
 from rapidfuzz.distance import OSA
 from wordfreq import zipf_frequency
 
@@ -172,29 +174,11 @@ def _strip(
     return word
 
 
-# Words whose last letters are no suffix: دارو (medicine) must not become دار (has), nor داداش
-# (brother) داد (gave), nor حالا (now) حال (my state, "حالم"), nor بادوم (almond) باد (swollen),
-# nor مستند (documentary) مست (drunk).
-_FA_WHOLE = frozenset(
-    [
-        "دارو",
-        "زانو",
-        "بازو",
-        "ابرو",
-        "گلو",
-        "جلو",
-        "پهلو",
-        "بو",
-        "مو",
-        "سرما",
-        "داستان",
-        "داداش",
-        "حالا",
-        "بادوم",
-        "بادام",
-        "مستند",
-    ]
-)
+# Words whose last letters are no suffix (دارو is no دار, داداش no داد): data, beside the lexicon.
+_WHOLE: dict[str, list[str]] = yaml.safe_load(
+    files("bots").joinpath("data/triage_stems.yaml").read_text(encoding="utf-8")
+)["whole_words"]
+_FA_WHOLE = frozenset(_WHOLE["fa"])
 
 
 @lru_cache(maxsize=65536)
@@ -319,9 +303,7 @@ def fi_spelling(word: str) -> str:
 _FI_PRONOUN = re.compile(r"(?<=[aeiu])(m|t|sh)$")  # galum (my throat), pash (his leg): the suffix after a vowel
 
 
-# Finglish words whose last letters are no ending: "badam" (almond) must not become bad (after,
-# swollen: "bad karde").
-_FI_WHOLE = frozenset(["badam"])
+_FI_WHOLE = frozenset(_WHOLE["fi"])
 
 
 @lru_cache(maxsize=65536)
