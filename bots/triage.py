@@ -100,8 +100,9 @@ class _Term:
     # among those of its second, where its first two words may come swapped (SCRAMBLED)
     rank: int = 0
     swapped_rank: int = 0
-    # its last word is a verb in the first person ("khodkoshi mikonam"): the stems match "mikone"
-    # too, which is someone else ("shakhsiyat-e asli khodkoshi mikone", a character in a story)
+    # its last word is a verb in the first person ("khodkoshi mikonam", "dige nistam"): the stems
+    # match "mikone", "nist" too, which are someone else or nothing ("shakhsiyat-e asli khodkoshi
+    # mikone", a character in a story; "hichi dige nist", there is nothing more)
     ends_in_first_person_verb: bool = False
 
 
@@ -395,6 +396,7 @@ class Triage:
             words.cue_key(t) for k, v in going_on.items() if k != "claims" for w in v for t in words.tokenize(w)
         )
         self._claims = frozenset(going_on["claims"])
+        self._pressing_signs = frozenset(data.get("pressing_signs", ()))
         self._going_on_cause = self._compile_cue_set(data["framing"]["going_on_cause"])
         self._restarted = self._compile_cue_set(data["framing"]["restarted"])
         self._count = data["numbers"]["count"]
@@ -898,6 +900,10 @@ class Triage:
             if fine is not None:
                 spans.append((s, fine))
         for term, s, e in found:
+            if term.ends_in_first_person_verb and words.person_of_verb(tokens[e - 1].surface) == 3:
+                # "dige nistam" (I will be no more) is no "hichi dige nist" (there is nothing more);
+                # where the sign holds of someone else too, the lexicon says so in its own term
+                continue
             if not (term.negative_form or term.concept in self._never_negated) and self._negated(
                 tokens, s, e, in_term, forward=not term.ends_in_verb
             ):
@@ -905,14 +911,7 @@ class Triage:
                     analysis.negated.add((s, e))
                 continue
             analysis.matches.setdefault(term.concept, []).append(
-                Match(
-                    term.concept,
-                    s,
-                    e,
-                    tokens[s].sentence,
-                    term.first_person
-                    and not (term.ends_in_first_person_verb and words.person_of_verb(tokens[e - 1].surface) == 3),
-                )
+                Match(term.concept, s, e, tokens[s].sentence, term.first_person)
             )
         # a term inside a longer one said as absent is absent too ("نه حالت تهوع": no تهوع)
         negated_starts = _by_start(analysis.negated)
@@ -1443,6 +1442,8 @@ class Triage:
         the model's n-grams do not veto it."""
         if any(analysis.cues.get(frame) for frame in SETTLED):
             return False  # "had a stroke 3 years ago, his hand is still weak": still, but settled
+        if any(m.concept in self._pressing_signs for m in used):
+            return True  # "na gerye mikone na sorfe": no framing of its own, no veto
         for m in used:
             clause = (m.sentence, analysis.tokens[m.start].clause)
             if m.sentence in analysis.urgent or m.sentence in analysis.restarted or clause in analysis.now:

@@ -61,6 +61,10 @@ _CONTRACTIONS = [
         re.compile(r"\b(do|does|did|is|are|was|were|could|would|should|has|have|had|must|need)n'?t\b"),
         r"\1 not",
     ),
+    # Scots: "cannae", "isnae", "didnae", "dinnae"
+    (re.compile(r"\bcannae\b"), "can not"),
+    (re.compile(r"\bdinnae\b"), "do not"),
+    (re.compile(r"\b(is|was|are|were|did|does|could|would|should|has|have|had)nae\b"), r"\1 not"),
     (re.compile(r"\bi'?m\b"), "i am"),
     (re.compile(r"'re\b"), " are"),
     (re.compile(r"'ve\b"), " have"),
@@ -151,7 +155,16 @@ def fold(text: str) -> str:
     text = text.translate(_FOLD).lower()
     if any(d in text for d in "2378$"):
         text = _FINGLISH_DIGIT.sub(lambda m: _FINGLISH_LETTER.get(m.group(), ""), text)
-    if "'" in text or "nt" in text or "nn" in text or "tt" in text or "im" in text or "wont" in text or "ur" in text:
+    if (
+        "'" in text
+        or "nt" in text
+        or "nn" in text
+        or "tt" in text
+        or "im" in text
+        or "wont" in text
+        or "ur" in text
+        or "nae" in text
+    ):
         for pattern, repl in _CONTRACTIONS:
             text = pattern.sub(repl, text)
     if "ء" in text:  # a hamza typed inside a word for ئ ("علاءم" is علائم, علایم)
@@ -285,14 +298,16 @@ def unglue(word: str) -> tuple[str, ...]:
     return tuple(reversed(pieces))
 
 
-_FI_GLIDE = re.compile(r"(?<=[aeiou])y(?=[ie])")
+_FI_GLIDE = re.compile(r"(?<=[aeiou])y(?=[ie])|(?<=i)y(?=[aou])")
 
 
 @lru_cache(maxsize=65536)
 def fi_spelling(word: str) -> str:
     w = word.replace("'", "").replace("ee", "i").replace("oo", "u").replace("ou", "u")
     w = w.replace("w", "v").replace("q", "gh").replace("aa", "a").replace("x", "kh")
-    # the hiatus of پایین, دایی is typed at will: payin, paein, paeen, paiin; dayi, daei
+    # ی after a vowel is typed at will as y or i: kheyli / kheili, ghey / ghei, beyn / bein
+    w = w.replace("ey", "ei")
+    # the hiatus of پایین, دایی, سیاه is typed at will: payin, paein, paeen, paiin; dayi, daei; siyah, siah
     w = _FI_GLIDE.sub("", w).replace("aei", "ai")
     w = re.sub(r"(.)\1+", r"\1", w)
     if w.endswith("eh") and len(w) > 3:
@@ -463,11 +478,16 @@ def _fa_cue(word: str) -> str:
 
 _FA_VERB_PERSON: tuple[tuple[str, int], ...] = (("م", 1), ("ه", 3), ("د", 3))
 _FI_VERB_PERSON: tuple[tuple[str, int], ...] = (("am", 1), ("e", 3), ("eh", 3), ("ad", 3))
+# "to be", which has no prefix: نیستم / nistam (I am not) against نیست / nist (there is not)
+_COPULA_PERSON = {"نیستم": 1, "هستم": 1, "nistam": 1, "hastam": 1, "نیست": 3, "هست": 3, "nist": 3, "hast": 3}
 
 
 def person_of_verb(surface: str) -> int | None:
     """The person of a present-tense Persian or Finglish verb, by its ending: 1 for میکنم /
-    mikonam, 3 for میکنه, میکند / mikone, mikonad; None for anything else (a plural, a noun)."""
+    mikonam, نیستم / nistam; 3 for میکنه / mikone, mikonad, نیست / nist; None for anything
+    else (a plural, a noun)."""
+    if surface in _COPULA_PERSON:
+        return _COPULA_PERSON[surface]
     if surface.startswith(("می", "نمی")):
         endings = _FA_VERB_PERSON
     elif surface.startswith(("mi", "nemi")) and surface.isascii():

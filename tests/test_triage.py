@@ -1051,6 +1051,41 @@ def test_what_the_e9_and_f9_readings_found(turns: list[str], expected: str | Non
     assert _routed(turns) == expected
 
 
+@pytest.mark.parametrize(
+    ("turns", "expected"),
+    [
+        # a first-person term is no third-person sentence: "dige nistam" (I will be no more) is no
+        # "hichi dige nist" (there is nothing more)
+        (["saram khord be dare komod, ye ghoz kard, hichi dige nist"], None),
+        (["farda dige nistam, hame chi ro bakhshidam"], "self_harm"),
+        # vasiat (a will) is a whole word, so "vase" (for) is no will
+        (["tanab kharidam vase kuhnavardi, gereh zadan ro koja yad begiram?"], None),
+        # a child who can neither cry nor cough: the rules' reading stands, the model does not veto it
+        (["nini angur gereft tu galush na gerye mikone na sorfe"], "choking"),
+        # a person on fire, clothes stuck to the skin
+        (["بابام داشت با بنزین آتیش روشن میکرد، لباسش چسبیده به پوستش، دستاش و سینش سوخته"], "burns"),
+        # an electric injury with a black mark: siyah is siah
+        (["pesaram dastesh be sim bargh khord, jash siyah shode"], "burns"),
+        # "خبر بدیم" (let the doctor know) is no news story
+        (["نوزادم ۶ هفتشه تب کرده ۳۸.۵، دکتر گفته بود اگه تب کرد خبر بدیم، صبر کنم؟"], "infant_fever"),
+        # Scots negation
+        (["he's slumped ower, chest isnae movin an I cannae feel a pulse"], "not_breathing"),
+        # over turns: words said wrong, then "never like this before"
+        (
+            ["mamanam dare harf mizane vali kalamato ghalat mige", "az nim saat pish, ghablan aslan intori nabood"],
+            "stroke",
+        ),
+        # a means put by where it is kept, with hopelessness said before
+        (
+            ["can't see a way out of any of this", "mum's sleeping pills are in the kitchen cupboard, there's loads"],
+            "self_harm",
+        ),
+    ],
+)
+def test_what_the_o9_to_w9_readings_found(turns: list[str], expected: str | None) -> None:
+    assert _routed(turns) == expected
+
+
 def test_a_take_back_gets_nothing_from_the_model_and_an_age_is_no_all_clear() -> None:
     shipped = Triage.shipped()
     # "counted them, none missing": the words the n-grams read of a self-harm hint
