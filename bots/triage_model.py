@@ -34,6 +34,7 @@ from itertools import pairwise
 
 import numpy as np
 
+from bots import keyboard_layout
 from bots import triage_words as words
 
 NGRAMS = (2, 3, 4, 5)
@@ -58,7 +59,7 @@ def _word_hashes(token: str, bits: int) -> tuple[int, ...]:
 def features(text: str, bits: int) -> dict[int, float]:
     """Hashed n-gram counts of the folded text, L2-normalized."""
     mask = (1 << bits) - 1
-    tokens = words.TOKEN.findall(words.fold(unicodedata.normalize("NFKC", text)))
+    tokens = words.TOKEN.findall(words.fold(unicodedata.normalize("NFKC", keyboard_layout.restored(text))))
     counts: dict[int, float] = {}
     for token in tokens:
         for h in _word_hashes(token, bits):

@@ -24,6 +24,8 @@ import yaml
 from rapidfuzz.distance import OSA
 from wordfreq import zipf_frequency
 
+from bots import keyboard_layout
+
 _FOLD = str.maketrans(
     {
         "ي": "ی",
@@ -461,10 +463,12 @@ def negated_verb(token: Token) -> Token:
 def tokenize_turns(
     turns: Sequence[str], breaks: frozenset[str] = frozenset(), known: Callable[[str], bool] | None = None
 ) -> list[Token]:
+    """A conversation's (or a message's) words: its turns, each with its layout slips read back
+    as Persian first (``keyboard_layout``: "ktsl fhgh kldhn" is "نفسم بالا نمیاد")."""
     tokens: list[Token] = []
     sentence = 0
     for turn, text in enumerate(turns):
-        part = tokenize(text, turn=turn, first_sentence=sentence, breaks=breaks, known=known)
+        part = tokenize(keyboard_layout.restored(text), turn=turn, first_sentence=sentence, breaks=breaks, known=known)
         tokens.extend(part)
         sentence = (part[-1].sentence + 1) if part else sentence + 1
     return tokens

@@ -14,11 +14,12 @@ out-of-writer scores (five folds, each writer's rows in one fold: a held-out set
 writer) next to the shipped rules' own verdicts:
 
 - ``add``: the lowest score at which "rules OR model" raises dev's false alarms by at most
-  one point over the rules alone;
+  ``ADD_BUDGET`` (one and a half points) over the rules alone;
 - ``add_self_harm``: the self-harm head alone, safety-weighted (a miss can cost a life, a
   false alarm sends a crisis-line message): the lowest score at which it raises dev's false
-  alarms by at most one more point over the rules with ``add``, the whole under 10%; and
-  only where the emergency head scores at least ``self_harm_floor``;
+  alarms by at most ``SH_BUDGET`` (two more points) over the rules with ``add``, the whole
+  under 10%; and only where the emergency head scores at least ``self_harm_floor`` (the
+  highest that drops at most 0.1% of the crises out-of-writer);
 - ``veto``: the highest score below which dropping a rule hit (never self-harm or not
   breathing) loses at most 0.1% of dev's emergencies.
 
@@ -57,7 +58,13 @@ BITS = 18
 C = 4.0
 MAX_ALARMS = 0.10  # the project's bar on false alarms
 NEVER_VETOED = ("self_harm", "not_breathing")
-SH_BUDGET = 0.01  # the false alarms the self-harm head may add: as many as the other categories together
+# The false alarms the model may add over the rules, out-of-writer: the emergency head one and a
+# half points, the self-harm head two more. Fresh writers' sets met the 10% bar with room to
+# spare (0-9%, about 3.5% on average) while one missed crisis or build-up failed a set (B10 to
+# E10: three of four missed a self-harm hint at the budgets of one point each), so the room goes
+# to recall.
+ADD_BUDGET = 0.015
+SH_BUDGET = 0.02
 SH_FLOORS = (0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3)
 RED_FLAGS = ROOT / "tests" / "data" / "red_flags.tsv"
 EMERGENCY_REPLY = "This could be an emergency"
@@ -178,18 +185,15 @@ def main() -> None:
     # fall (add_self_harm 0.46), which new writers' look-alikes then pay for.
     benign, emergency = y_em == 0, y_em == 1
     base = hit[benign].mean()
-    add = next(
-        (t for t in np.arange(0.30, 0.995, 0.01) if (hit | (may_add & (oof >= t)))[benign].mean() - base <= 0.01), 0.99
-    )
+    added = ((hit | (may_add & (oof >= t)))[benign].mean() - base for t in np.arange(0.30, 0.995, 0.01))
+    add = next((round(0.30 + 0.01 * k, 2) for k, cost in enumerate(added) if cost <= ADD_BUDGET), 0.99)
     veto = max(
         (t for t in (0.0, 0.01, 0.02, 0.03, 0.05, 0.08, 0.1, 0.15, 0.2) if (vetoable & (oof < t) & emergency).sum()
          <= 0.001 * emergency.sum()),
         default=0.0,
     )  # fmt: skip
-    # Self-harm, safety-weighted: its head alone gets a budget of its own, one more point of
-    # false alarms over the rules with the emergency add (as much as all the other categories
-    # together), and the whole stays under MAX_ALARMS. (A second point bought 1.1 points of
-    # self-harm recall out-of-writer, but new writers' look-alikes paid more than a point for it.)
+    # Self-harm, safety-weighted: its head alone gets a budget of its own (SH_BUDGET) over the
+    # rules with the emergency add, and the whole stays under MAX_ALARMS.
     with_add = hit | (may_add & (oof >= add))
     add_sh = next(
         (
@@ -202,11 +206,13 @@ def main() -> None:
     )
     # The self-harm head speaks only where the emergency head does not rule it out: a short text
     # ("I have a runny nose") can lean on one n-gram the crisis material shares ("i have"). The
-    # floor is the highest emergency score that costs at most 0.1% of the emergencies it adds.
+    # floor is the highest emergency score that costs at most 0.1% of the crises it adds (one
+    # that cost 0.1% of all emergencies, 0.3, dropped farewells the emergency head reads as calm:
+    # "this is the last time I'll message ... tell whoever reads this I'm sorry" scored 0.99 on
+    # self-harm, 0.20 on emergency).
     sh_only = may_add & (oof_sh >= add_sh) & ~with_add
-    sh_floor = max(
-        (t for t in SH_FLOORS if (sh_only & (oof < t) & emergency).sum() <= 0.001 * emergency.sum()), default=0.0
-    )
+    crises = y_sh == 1
+    sh_floor = max((t for t in SH_FLOORS if (sh_only & (oof < t) & crises).sum() <= 0.001 * crises.sum()), default=0.0)
 
     def flagged_at(veto: float, add: float, add_sh: float) -> np.ndarray:
         """Rules with the model, as TriageModel.adds and the veto read the out-of-writer scores."""
