@@ -15,13 +15,13 @@ from functools import cache, lru_cache
 from importlib.resources import files
 
 import yaml
-from wordfreq import zipf_frequency
+
+from bots import triage_words as words
 
 # A word of keys: letters and the punctuation keys that write Persian letters (; ' , [ ] \).
 _KEY_WORD = re.compile(r"[A-Za-z;',\[\]\\]+")
 _EDGE = ",'"  # at a word's edge these are more often punctuation and quotes than و and گ
 PERSIAN_ZIPF = 1.5  # a restored word Persian writes at least this often (wordfreq's list)
-ENGLISH_ZIPF = 3.0  # an original word this frequent in English is English
 ONE_WORD_ZIPF = 3.0  # a turn of one word restores only to a common Persian word
 SHARE = 0.6  # the share of a turn's Latin words that must restore to Persian
 
@@ -41,7 +41,7 @@ def _persian(word: str) -> str | None:
     lead, tail = word[: len(word) - len(word.lstrip(_EDGE))], word[len(word.rstrip(_EDGE)) :]
     for keys, before, after in ((word, "", ""), (core, lead, tail)):
         persian = keys.translate(_keys())
-        if keys and not _latin(persian) and _persian_frequency(persian) >= PERSIAN_ZIPF:
+        if keys and not _latin(persian) and words.zipf_persian(persian) >= PERSIAN_ZIPF:
             return before + persian + after
     return None
 
@@ -51,16 +51,11 @@ def _latin(text: str) -> bool:
     return any("a" <= c.lower() <= "z" for c in text)
 
 
-def _persian_frequency(word: str) -> float:
-    frequency = zipf_frequency(word, "fa")
-    if word.startswith("ا"):  # آ typed as ا, as people do
-        frequency = max(frequency, zipf_frequency("آ" + word[1:], "fa"))
-    return float(frequency)
-
-
+@lru_cache(maxsize=4096)
 def restored(text: str) -> str:
     """The text with its layout slips read back as Persian, line by line (a line typed before
-    the layout was switched, and one after); any other text unchanged."""
+    the layout was switched, and one after); any other text unchanged. Cached: a conversation's
+    turns are read several times a turn (alone, together, by the rules and by the model)."""
     if not any("a" <= c <= "z" for c in text.lower()):
         return text
     return "\n".join(_restored_line(line) for line in text.split("\n"))
@@ -68,24 +63,27 @@ def restored(text: str) -> str:
 
 def _restored_line(text: str) -> str:
     found = list(_KEY_WORD.finditer(text))
-    words = [m for m in found if any(c.isalpha() for c in m.group())]
-    latin = [m for m in words if not _english(m.group())]
+    keyed = [m for m in found if any(c.isalpha() for c in m.group())]
+    latin = [m for m in keyed if not _english(m.group())]
     # a slip: words that read as Persian and are no English, most of the line's other words
     slips = [m for m in latin if _persian(m.group()) is not None]
     if not slips or len(slips) < SHARE * len(latin):
         return text
     # one word read back is a slip only when it is the line's one word ("lvsd"): amid English
     # it is slang or a typo ("ngl", "shud")
-    if len(slips) == 1 and (len(words) > 1 or _persian_frequency(_persian(slips[0].group()) or "") < ONE_WORD_ZIPF):
+    if len(slips) == 1 and (len(keyed) > 1 or words.zipf_persian(_persian(slips[0].group()) or "") < ONE_WORD_ZIPF):
         return text
     out, last = [], 0
     for m in found:
         word = m.group()
         # in a slip every key is Persian ("an" is شد, ";[" کج, "," و) but an English word that
         # reads as no Persian one ("sorry, wrong keyboard")
-        persian = _persian(word) or (None if _english(word) or word.strip(_EDGE) == "" else word.translate(_keys()))
         if word == ",":
-            persian = "و"
+            persian: str | None = "و"
+        elif word.strip(_EDGE) == "" or _english(word):
+            persian = _persian(word)
+        else:
+            persian = _persian(word) or word.translate(_keys())
         if persian is None:
             continue
         out.append(text[last : m.start()])
@@ -98,4 +96,4 @@ def _restored_line(text: str) -> str:
 def _english(word: str) -> bool:
     # a comma ends an English word, never starts one: ",hd" is وای, not "hd"
     core = word.rstrip(_EDGE).lstrip("'")
-    return core.isascii() and core.isalpha() and zipf_frequency(core.lower(), "en") >= ENGLISH_ZIPF
+    return words.english_word(core.lower())

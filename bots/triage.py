@@ -38,6 +38,7 @@ from typing import Any, Literal
 
 import yaml
 
+from bots import keyboard_layout
 from bots import triage_words as words
 from bots.triage_model import TriageModel
 
@@ -872,8 +873,13 @@ class Triage:
         person = after.surface in self._first_person or after.surface in self._pronouns
         return person or (cue.lang != "en" and steps > 0 and after.surface in self._answer_times)
 
+    def _tokenize(self, turns: Sequence[str]) -> list[words.Token]:
+        """A message's (or turns') words, each turn's layout slips read back as Persian first
+        ("ktsl fhgh kldhn" is "نفسم بالا نمیاد", see ``keyboard_layout``)."""
+        return words.tokenize_turns([keyboard_layout.restored(t) for t in turns], self._breaks, self._known_persian)
+
     def analyse(self, turns: Sequence[str]) -> _Analysis:
-        tokens = self._read_correlatives(words.tokenize_turns(turns, self._breaks, self._known_persian))
+        tokens = self._read_correlatives(self._tokenize(turns))
         analysis = _Analysis(tokens)
         found = self._find_terms(tokens)
         in_term = [False] * len(tokens)
@@ -1471,7 +1477,7 @@ class Triage:
         return self._denied(self.analyse(turns))
 
     def _says_taken_back(self, text: str) -> bool:
-        tokens = words.tokenize_turns([text], self._breaks, self._known_persian)
+        tokens = self._tokenize([text])
         cues = self._scan_cues(tokens, self._taken_back, [False] * len(tokens))
         # after a number a cue is an age, not an all-clear: "۶۰ سالمه" (I am 60), not "سالمه" (he is well)
         return any(i == 0 or tokens[i - 1].number is None for i in cues)

@@ -24,8 +24,6 @@ import yaml
 from rapidfuzz.distance import OSA
 from wordfreq import zipf_frequency
 
-from bots import keyboard_layout
-
 _FOLD = str.maketrans(
     {
         "ي": "ی",
@@ -230,7 +228,7 @@ def common_english(word: str) -> bool:
 
 
 @lru_cache(maxsize=65536)
-def _zipf_persian(word: str) -> float:
+def zipf_persian(word: str) -> float:
     # the fold wrote آ as ا; wordfreq's list keeps آ ("ازمایشگاه" is آزمایشگاه)
     frequency = zipf_frequency(word, "fa")
     if word.startswith("ا"):
@@ -239,7 +237,7 @@ def _zipf_persian(word: str) -> float:
 
 
 def common_persian(word: str) -> bool:
-    return _zipf_persian(word) >= COMMON_PERSIAN_ZIPF
+    return zipf_persian(word) >= COMMON_PERSIAN_ZIPF
 
 
 def _persian_word(word: str) -> bool:
@@ -280,9 +278,9 @@ def unglue(word: str) -> tuple[str, ...]:
             if before is None or before[1] >= _GLUED_MAX_PIECES:
                 continue
             piece = word[start:end]
-            zipf = _zipf_persian(piece)
+            zipf = zipf_persian(piece)
             if zipf < COMMON_PERSIAN_ZIPF and end == n and len(piece) >= 3:
-                zipf = _zipf_persian(fa_key(piece)) - 0.5  # the last piece with its endings
+                zipf = zipf_persian(fa_key(piece)) - 0.5  # the last piece with its endings
             if zipf < COMMON_PERSIAN_ZIPF:
                 continue
             score = before[0] + zipf - 9.0
@@ -463,12 +461,10 @@ def negated_verb(token: Token) -> Token:
 def tokenize_turns(
     turns: Sequence[str], breaks: frozenset[str] = frozenset(), known: Callable[[str], bool] | None = None
 ) -> list[Token]:
-    """A conversation's (or a message's) words: its turns, each with its layout slips read back
-    as Persian first (``keyboard_layout``: "ktsl fhgh kldhn" is "نفسم بالا نمیاد")."""
     tokens: list[Token] = []
     sentence = 0
     for turn, text in enumerate(turns):
-        part = tokenize(keyboard_layout.restored(text), turn=turn, first_sentence=sentence, breaks=breaks, known=known)
+        part = tokenize(text, turn=turn, first_sentence=sentence, breaks=breaks, known=known)
         tokens.extend(part)
         sentence = (part[-1].sentence + 1) if part else sentence + 1
     return tokens
