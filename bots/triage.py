@@ -402,6 +402,7 @@ class Triage:
         self._restarted = self._compile_cue_set(data["framing"]["restarted"])
         self._count = data["numbers"]["count"]
         self._units = re.compile("|".join(self._count["units"]))
+        self._ambiguous_numbers = frozenset(self._count.get("ambiguous", ()))
         self._ordinal_after = re.compile("|".join(self._count.get("ordinal_after", ["(?!)"])))
         self._count_words = frozenset(self._count.get("words", ()))
         self._rate_before = frozenset(self._count.get("rate_before", ()))
@@ -1112,7 +1113,12 @@ class Triage:
                 and self._ordinal_after.fullmatch(tokens[i - 1].surface) is not None
                 and nxt not in self._count_words
             )
-            if token.number >= count["min"] and not self._units.fullmatch(nxt) and not (temperature or ordinal):
+            ambiguous = token.surface in self._ambiguous_numbers and nxt not in self._count_words
+            if (
+                token.number >= count["min"]
+                and not self._units.fullmatch(nxt)
+                and not (temperature or ordinal or ambiguous)
+            ):
                 if not self._is_rate(tokens, i):
                     out.append((count["concept"], i, i + 1))
                 else:
