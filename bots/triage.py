@@ -1014,12 +1014,20 @@ class Triage:
 
     @staticmethod
     def _drop_cover_stories(tokens: list[words.Token], analysis: _Analysis) -> None:
-        """A life event told to others as a cover ("she thinks I'm just decluttering"), which the
-        writer says is not the truth, explains nothing in that turn."""
+        """A life event or a trip told to others as a cover ("she thinks I'm just decluttering",
+        "told everyone I'm going on a trip, but there is no trip"), which the writer says is not
+        the truth, explains nothing in that turn."""
         covered = {tokens[m.start].turn for m in analysis.matches.get(COVER_STORY, ())}
+        if not covered:
+            return
+        turn_of: dict[tuple[str, int], int] = {}
+        for k, token in enumerate(tokens):
+            for unit in (("turn", token.turn), ("sentence", token.sentence), ("clause", token.clause)):
+                turn_of[unit] = token.turn
+            turn_of[("part", analysis.parts[k])] = token.turn
         for unit, frames in analysis.framed.items():
-            if LIFE_EVENT in frames and unit[0] == "turn" and unit[1] in covered:
-                frames.discard(LIFE_EVENT)
+            if turn_of.get(unit) in covered:
+                frames.difference_update(EVENTS)
 
     def _close_stories(self, tokens: list[words.Token], cued: dict[str, set[int]], analysis: _Analysis) -> None:
         """A turn that dates what it tells (history) and then says it ended well (a closing cue:
