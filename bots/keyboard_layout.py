@@ -41,7 +41,9 @@ def _persian(word: str) -> str | None:
     lead, tail = word[: len(word) - len(word.lstrip(_EDGE))], word[len(word.rstrip(_EDGE)) :]
     for keys, before, after in ((word, "", ""), (core, lead, tail)):
         persian = keys.translate(_keys())
-        if keys and not _latin(persian) and words.zipf_persian(persian) >= PERSIAN_ZIPF:
+        # inflected forms wordfreq lacks ("نوزادم", "ماهشه") are read by their stem
+        known = words.zipf_persian(persian) >= PERSIAN_ZIPF or words.persian_word(persian)
+        if keys and not _latin(persian) and known:
             return before + persian + after
     return None
 

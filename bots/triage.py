@@ -203,6 +203,7 @@ LEARNED = ("emergency", "an emergency the learned second opinion reads (no rule 
 LIFE_EVENT = "life_event"
 CLOSED_STORY = "closed_story"  # the frame of a dated story that ended well (see _close_stories)
 SOMEONE_ELSE = "someone_else"  # the concept of a person other than the writer
+NONE_TAKEN = "none_taken"  # the concept of pills counted and none gone
 # how far after a "no" a denial is looked for (the rest of its sentence, bounded: a message of one
 # endless sentence stays linear)
 ANSWER_REACH = 40
@@ -1494,7 +1495,10 @@ class Triage:
         tokens = self._tokenize([text])
         cues = self._scan_cues(tokens, self._taken_back, [False] * len(tokens))
         # after a number a cue is an age, not an all-clear: "۶۰ سالمه" (I am 60), not "سالمه" (he is well)
-        return any(i == 0 or tokens[i - 1].number is None for i in cues)
+        if any(i == 0 or tokens[i - 1].number is None for i in cues):
+            return True
+        # the pills counted and none gone ("shemordam hamash sar jashe", "all still in the strip")
+        return any(term.concept == NONE_TAKEN for term, _, _ in self._find_terms(tokens))
 
     def _takes_back(self, recent: Sequence[str], analysis: _Analysis) -> bool:
         """The latest turn, which says it takes back an alarm, takes back the one the earlier turns

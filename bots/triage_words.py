@@ -240,7 +240,7 @@ def common_persian(word: str) -> bool:
     return zipf_persian(word) >= COMMON_PERSIAN_ZIPF
 
 
-def _persian_word(word: str) -> bool:
+def persian_word(word: str) -> bool:
     """A common Persian word, or one with one or two endings ("دستشوییش", "باردارم")."""
     return (
         common_persian(word)
@@ -265,7 +265,7 @@ def unglue(word: str) -> tuple[str, ...]:
     no Persian word, nor one with its endings off, read as the likeliest common words it is
     made of (wordfreq's Persian list; the last may carry endings), each of three letters or more,
     when they are common enough on average; else as written."""
-    if not _GLUED_MIN <= len(word) <= _GLUED_MAX or not ("\u0600" <= word[0] <= "\u06ff") or _persian_word(word):
+    if not _GLUED_MIN <= len(word) <= _GLUED_MAX or not ("\u0600" <= word[0] <= "\u06ff") or persian_word(word):
         return (word,)
     n = len(word)
     # best[i]: the likeliest spelling of word[:i] (the sum of its pieces' log frequencies), its

@@ -12,6 +12,7 @@ from bots.triage import Triage
         ("svl nvn ld;ki", "سرم درد میکنه"),
         ("ffoadn fhfhl ktsa kld;ai", "ببخشید بابام نفسش نمیکشه"),
         ("lvsd", "مرسی"),  # one word alone, when it is a common one
+        ("k,chnl 2 lhiai", "نوزادم 2 ماهشه"),  # inflected words wordfreq lacks, read by their stems
         ("sorry wrong keyboard: ,hd svl nvn ld;ki", "sorry wrong keyboard: وای سرم درد میکنه"),
     ],
 )

@@ -92,6 +92,10 @@ def test_a_later_turn_that_takes_back_an_alarm_is_not_routed_again() -> None:
     assert triage.check_conversation([scare]) is not None
     found = "found them all under the sofa, counted them, none missing, thank god"
     assert triage.check_conversation([scare, found]) is None
+    # the pills counted and none gone is a take-back, in any of its words
+    scare = "pesaram ye mosht ghors khorde, dahanesh por-e"
+    assert triage.check_conversation([scare]) is not None
+    assert triage.check_conversation([scare, "na vaysa, ghors tu dastesh bud, shemordam hamash sar jashe"]) is None
     # never a crisis, nor someone not breathing: a latest turn that still carries them is routed
     farewell = "gave my guitar to my brother, I won't be around much longer, goodbye everyone"
     hit = triage.check_conversation([farewell, "jk lol. honestly though I want to kill myself"])
