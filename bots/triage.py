@@ -1153,7 +1153,9 @@ class Triage:
                 if token.number > limit:
                     continue
                 born = i > 0 and tokens[i - 1].surface == "born" and after == "ago"  # "born 5 weeks ago"
-                if aged.fullmatch(nxt) or (plain.fullmatch(nxt) and (after in self._age["old"] or born)):
+                # "7 hafte-she": a Finglish unit's ending typed apart ("34 weeks, she has" is no age)
+                ending = after in self._age.get("old_fi", ()) and not words.common_english(nxt)
+                if aged.fullmatch(nxt) or (plain.fullmatch(nxt) and (after in self._age["old"] or born or ending)):
                     out.append((self._age["concept"], i, i + 2))
                 elif plain.fullmatch(nxt):
                     out.append((self._age["span_concept"], i, i + 2))
