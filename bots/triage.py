@@ -105,6 +105,9 @@ class _Term:
     # match "mikone", "nist" too, which are someone else or nothing ("shakhsiyat-e asli khodkoshi
     # mikone", a character in a story; "hichi dige nist", there is nothing more)
     ends_in_first_person_verb: bool = False
+    # the places of its words whose object ending makes the sign ("tamumesh": end *it*); see
+    # Triage._objects_kept
+    objects: tuple[int, ...] = ()
 
 
 @dataclass
@@ -210,7 +213,8 @@ ANSWER_REACH = 40
 EDUCATIONAL = "educational"  # the framing of a lesson or a how-to question
 ANIMAL = "animal"  # the framing of a pet's or a farm animal's trouble
 RESOLVED = "resolved"  # the framing of a sign that is over ("fine now")
-SETTLED = frozenset(("history", "resolved", "mild", "educational", "hypothetical", "fiction", "animal"))
+LAUGHING = "laughing"  # "lol", an emoji: a figure of speech or nerves, never an all-clear of its own
+SETTLED = frozenset(("history", "resolved", LAUGHING, "mild", "educational", "hypothetical", "fiction", "animal"))
 COVER_STORY = "cover_story"  # the concept of a life event told to others as a cover
 CueIndex = dict[str, list[tuple[str, ...]]]  # cues (their folded words) by their first word
 
@@ -305,6 +309,10 @@ class Triage:
         self._coordinators = {lang: set(w) for lang, w in data["negation"].get("coordinators", {}).items()}
         self._plural_copula = {lang: set(w) for lang, w in data["negation"].get("plural_copula", {}).items()}
         self._finglish_common = frozenset(data.get("finglish_common", []))
+        self._object_endings: dict[str, dict[str, tuple[str, ...]]] = {
+            lang: {word: tuple(endings) for word, endings in by_word.items()}
+            for lang, by_word in data.get("object_endings", {}).items()
+        }
         self._bare_no = frozenset(data["negation"].get("bare_no", ()))
         self._privative = frozenset(data["negation"].get("privative", ()))
         self._pronouns = frozenset(data["negation"].get("subjects", ()))
@@ -335,6 +343,7 @@ class Triage:
                         raise ValueError(f"triage lexicon: term {raw!r} of concept {concept!r} has no {lang} words")
                     entry = _Term(keys, concept, lang, first_person)
                     entry.ends_in_first_person_verb = first_person and words.person_of_verb(tokens[-1].surface) == 1
+                    entry.objects = tuple(k for k, t in enumerate(tokens) if self._has_object(t.surface, lang))
                     pending.append((entry, tokens))
                     self._index.setdefault((lang, keys[0]), []).append(entry)
                     if lang in SCRAMBLED and len(keys) >= 3 and keys[0] != keys[1]:
@@ -711,8 +720,34 @@ class Triage:
                 for os_, oe in outer.get(concept, ())
             )
             and not any(t.surface in self._not_words.get(term.concept, ()) for t in tokens[s:e])
+            and self._objects_kept(term, tokens[s:e])
             and not any(t.surface in self._not_after.get(term.concept, ()) for t in tokens[max(0, s - 3) : s])
         ]
+
+    def _has_object(self, surface: str, lang: str) -> bool:
+        """The word is one of object_endings' verbs with an object ending ("tamumesh", "دوستتون")."""
+        by_word = self._object_endings.get(lang)
+        if not by_word:
+            return False
+        spelled = words.fi_spelling(surface) if lang == "fi" else surface
+        for word, endings in by_word.items():
+            for ending in endings:
+                bare = spelled[: -len(ending)]
+                if spelled.endswith(ending) and (bare == word or (lang == "fi" and bare.replace("o", "u") == word)):
+                    return True
+        return False
+
+    def _objects_kept(self, term: _Term, span: list[words.Token]) -> bool:
+        """A term whose sign is in its object ending ("tamumesh mikonam") holds only where the
+        message's word has one too: "proje ro tamum mikonam" finishes a project."""
+        for k in term.objects:
+            # its word's place, or with fillers between (see _match_at) the words of its stem
+            same = (
+                [span[k]] if len(span) == len(term.keys) else [t for t in span if t.keys.get(term.lang) == term.keys[k]]
+            )
+            if same and not any(self._has_object(t.surface, term.lang) for t in same):
+                return False
+        return True
 
     def _scan_cues(
         self,
@@ -1150,7 +1185,8 @@ class Triage:
                 if low <= token.number <= high:
                     out.append((self._age["preterm_concept"], i, i + 2))
             for limit, plain, aged in self._age_units:
-                if token.number > limit:
+                # an age that was ("وقتی یک ماهه بود", "2 mahe bud"): the baby has grown since
+                if token.number > limit or after in self._age.get("was", ()):
                     continue
                 born = i > 0 and tokens[i - 1].surface == "born" and after == "ago"  # "born 5 weeks ago"
                 # "7 hafte-she": a Finglish unit's ending typed apart ("34 weeks, she has" is no age)
@@ -1520,8 +1556,10 @@ class Triage:
         # the alarm's own words in an explanation that ends well ("false alarm, just one of those
         # big jerks you get dropping off to sleep, he's wide awake and chatting"), not said to go
         # on now; never new signs ("turns out he can't lift his arm either")
-        well = analysis.cues.get(RESOLVED) or self._scan_cues(
-            analysis.tokens, self._all_well, [False] * len(analysis.tokens)
+        well = (
+            analysis.cues.get(RESOLVED)
+            or analysis.cues.get(LAUGHING)
+            or self._scan_cues(analysis.tokens, self._all_well, [False] * len(analysis.tokens))
         )
         if well and judged[0].id == earlier[0].id and not self._pressing(analysis, judged[1]):
             return True

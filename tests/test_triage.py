@@ -1096,6 +1096,31 @@ def test_what_the_o9_to_w9_readings_found(turns: list[str], expected: str | None
     assert _routed(turns) == expected
 
 
+@pytest.mark.parametrize(
+    ("turns", "expected"),
+    [
+        # "lol" is nerves, never an all-clear, for a feverish newborn
+        (["my 10 week old is burning up, 38.6 on the forehead thing, its 1am lol what do i do"], "infant_fever"),
+        # ... but still a figure of speech where one is possible
+        (["my heart literally stopped when my crush replied lol"], None),
+        # the object ending is the sign: "dustetun dashtam" (I loved you all), not "dust dashtam"
+        # (I liked it) nor "ba doostam dashtim" (my friend and I were)
+        (["film ro kheili dust dashtam"], None),
+        (["shookhi kardam ba doostam, dashtim film mididim 😅 halam khoobe"], None),
+        (["dustetun dashtam, khodahafez"], "self_harm"),
+        # an age that was: the baby has grown since
+        (["پسرم وقتی یک ماهه بود تب کرد و بستری شد، الان ۲ سالشه، باید هنوز نگران باشم؟"], None),
+        (["bacham 2 mahashe tab dare"], "infant_fever"),
+        # too breathless to speak, said without the word "breathless"
+        (["so this is fun, i can get like 3 words out before i need air again. inhaler doing nothing"], "breathing"),
+        # the pills counted back into their pack: the alarm taken back
+        (["بچه‌م قرص خورده!", "نه ببخشید پیدا شد، قرص‌ها همه تو بسته‌ست، ویتامین پاستیلی خودش بوده"], None),
+    ],
+)
+def test_what_the_t11_to_w11_readings_found(turns: list[str], expected: str | None) -> None:
+    assert _routed(turns, Triage.rules_only()) == expected
+
+
 def test_a_take_back_gets_nothing_from_the_model_and_an_age_is_no_all_clear() -> None:
     shipped = Triage.shipped()
     # "counted them, none missing": the words the n-grams read of a self-harm hint
