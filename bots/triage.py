@@ -1499,10 +1499,12 @@ class Triage:
         """The sign is said to be going on now ("he is still seizing", "right now"), or the
         emergency itself is claimed as going on ("دارم سکته میکنم"): the rules' reading stands,
         the model's n-grams do not veto it."""
+        if any(m.concept in self._pressing_signs for m in used):
+            # "na gerye mikone na sorfe", a 5-week-old "a bit warm" at 38.3: the sign is the
+            # emergency however mildly it is put, and the rules read its framings
+            return True
         if any(analysis.cues.get(frame) for frame in SETTLED):
             return False  # "had a stroke 3 years ago, his hand is still weak": still, but settled
-        if any(m.concept in self._pressing_signs for m in used):
-            return True  # "na gerye mikone na sorfe": no framing of its own, no veto
         for m in used:
             clause = (m.sentence, analysis.tokens[m.start].clause)
             if m.sentence in analysis.urgent or m.sentence in analysis.restarted or clause in analysis.now:
@@ -1531,12 +1533,15 @@ class Triage:
 
     def _says_taken_back(self, text: str) -> bool:
         tokens = self._tokenize([text])
-        cues = self._scan_cues(tokens, self._taken_back, [False] * len(tokens))
+        terms = self._find_terms(tokens)
+        # a cue inside a longer term is part of it: "came out of nowhere" is a sudden onset, not
+        # something coughed out
+        cues = self._scan_cues(tokens, self._taken_back, [False] * len(tokens), [(s, e) for _, s, e in terms])
         # after a number a cue is an age, not an all-clear: "۶۰ سالمه" (I am 60), not "سالمه" (he is well)
         if any(i == 0 or tokens[i - 1].number is None for i in cues):
             return True
         # the pills counted and none gone ("shemordam hamash sar jashe", "all still in the strip")
-        return any(term.concept == NONE_TAKEN for term, _, _ in self._find_terms(tokens))
+        return any(term.concept == NONE_TAKEN for term, _, _ in terms)
 
     def _takes_back(self, recent: Sequence[str], analysis: _Analysis) -> bool:
         """The latest turn, which says it takes back an alarm, takes back the one the earlier turns

@@ -73,6 +73,7 @@ GUARD_LOOKALIKES = [
     "my tummy feels odd and I feel weird",  # vague: the model's reply decides
     "bleeding gums and fever",
     "my gums bleed a bit and I have a fever",
+    "ok the ambulance is here, thanks",  # help has come: a later turn the bot's tests expect to pass
 ]
 
 

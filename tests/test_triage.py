@@ -1121,6 +1121,29 @@ def test_what_the_t11_to_w11_readings_found(turns: list[str], expected: str | No
     assert _routed(turns, Triage.rules_only()) == expected
 
 
+@pytest.mark.parametrize(
+    ("turns", "expected"),
+    [
+        # a newborn's fever put mildly ("a bit warm") is still the sign: the model does not veto it
+        (["baby-am yekam garm-e, tab sanj zadim 38.3", "oh sorry yadam raft begam, faghat 5 hafteshe"], "infant_fever"),
+        # "came out of nowhere" is a sudden onset, no object coughed out: no take-back
+        (
+            [
+                "at the gym, had to stop mid set because of my head",
+                "it was like someone hit the back of it with a bat, came out of nowhere, never felt anything like it",
+            ],
+            "emergency",
+        ),
+        # "how do I give CPR" after the report is no hypothetical
+        (["baba nafas nemikeshe nabz nadare CPR chetori bedam"], "not_breathing"),
+    ],
+)
+def test_what_the_x11_to_a12_readings_found(turns: list[str], expected: str) -> None:
+    hit = Triage.shipped().check_conversation(turns)
+    assert hit is not None
+    assert expected in ("emergency", hit.id)
+
+
 def test_a_take_back_gets_nothing_from_the_model_and_an_age_is_no_all_clear() -> None:
     shipped = Triage.shipped()
     # "counted them, none missing": the words the n-grams read of a self-harm hint
