@@ -1136,6 +1136,21 @@ def test_what_the_t11_to_w11_readings_found(turns: list[str], expected: str | No
         ),
         # "how do I give CPR" after the report is no hypothetical
         (["baba nafas nemikeshe nabz nadare CPR chetori bedam"], "not_breathing"),
+        # a heater on and the household drowsy and sick: carbon monoxide
+        (["از صبح همه‌مون سردرد داریم", "بچه‌ها خواب‌آلودن و بالا آوردن، بخاری گازی هم روشنه"], "poisoning"),
+        (
+            ["got a bit of a wheeze today", "inhaler isn't doing much", "can only say a couple words at a time now"],
+            "breathing",
+        ),
+        # a silent child is the sign read, however small the toy
+        (["dokhtaram ye asbab bazi kuchik gheyr dad gir karde na sorfe mikone na gerye"], "choking"),
+        (
+            [
+                "my husband just tried to pick up his coffee and it slid right out of his hand, and when he "
+                "smiled only half his mouth moved. he keeps saying he's fine"
+            ],
+            "stroke",
+        ),
     ],
 )
 def test_what_the_x11_to_a12_readings_found(turns: list[str], expected: str) -> None:
