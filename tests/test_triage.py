@@ -1103,6 +1103,9 @@ def test_what_the_o9_to_w9_readings_found(turns: list[str], expected: str | None
         (["my 10 week old is burning up, 38.6 on the forehead thing, its 1am lol what do i do"], "infant_fever"),
         # ... but still a figure of speech where one is possible
         (["my heart literally stopped when my crush replied lol"], None),
+        # the writer laughing so hard is a figure; someone else laughing before a collapse is none
+        (["اینقدر خندیدم نفسم بند اومد به خدا"], None),
+        (["we laughed so hard at dinner then grandad collapsed and is not breathing"], "not_breathing"),
         # the object ending is the sign: "dustetun dashtam" (I loved you all), not "dust dashtam"
         # (I liked it) nor "ba doostam dashtim" (my friend and I were)
         (["film ro kheili dust dashtam"], None),
