@@ -1103,6 +1103,8 @@ def test_what_the_o9_to_w9_readings_found(turns: list[str], expected: str | None
         (["my 10 week old is burning up, 38.6 on the forehead thing, its 1am lol what do i do"], "infant_fever"),
         # ... but still a figure of speech where one is possible
         (["my heart literally stopped when my crush replied lol"], None),
+        # a fall told first is no collapse after a chest pain
+        (["fell down the stairs and my chest hurts"], None),
         # the writer laughing so hard is a figure; someone else laughing before a collapse is none
         (["اینقدر خندیدم نفسم بند اومد به خدا"], None),
         (["we laughed so hard at dinner then grandad collapsed and is not breathing"], "not_breathing"),
@@ -1145,6 +1147,25 @@ def test_what_the_t11_to_w11_readings_found(turns: list[str], expected: str | No
             ["got a bit of a wheeze today", "inhaler isn't doing much", "can only say a couple words at a time now"],
             "breathing",
         ),
+        # a plan's place found is no lost thing found: no take-back
+        (
+            ["سلام، این ترم خیلی سخت گذشت", "خسته‌م، خیلی خسته", "قرصای خواب بابامو برداشتم، یه جای خلوت هم پیدا کردم"],
+            "self_harm",
+        ),
+        # a crying emoji is no joke: a child pulled from a pool, not breathing
+        (["toro khoda komak 😭😭 bache to estakhr bood daresh ovordim nafas nemikeshe"], "not_breathing"),
+        # half a bottle swallowed by a child is as pressing as a whole pack
+        (["پسرم نصف شیشه شربت سرماخوردگی رو سر کشیده، ۴ سالشه"], "poisoning"),
+        # gauze that fills up, dizzy and pale, days after an extraction
+        (
+            [
+                "سه روز پیش دندونمو کشیدم",
+                "از دیشب دوباره خون میاد",
+                "هر چی گاز استریل میذارم پر میشه، سرم گیج میره و رنگم پریده",
+            ],
+            "bleeding",
+        ),
+        (["dad clutching his chest and fell down"], "cardiac"),
         # a silent child is the sign read, however small the toy
         (["dokhtaram ye asbab bazi kuchik gheyr dad gir karde na sorfe mikone na gerye"], "choking"),
         (
