@@ -1456,9 +1456,10 @@ class Triage:
             return hit
         emergency, self_harm = self.model.scores(text)
         if hit is not None:
-            # A long message dilutes the n-grams that matter: the rules alone judge it.
-            short = len(text.split()) <= self.model.veto_max_words
-            vetoed = short and not pressing and hit.id not in self.model.never_vetoed and emergency < self.model.veto
+            # A long message dilutes the n-grams that matter, a message of three words gives them
+            # too little: the rules alone judge it.
+            sized = self.model.veto_min_words <= len(text.split()) <= self.model.veto_max_words
+            vetoed = sized and not pressing and hit.id not in self.model.never_vetoed and emergency < self.model.veto
             # turns read together: the latest, which made them an emergency, has its own say
             # ("how dangerous is amlodipine for kids?" then "my 3 year old got into the packet")
             if vetoed and latest is not None:

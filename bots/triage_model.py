@@ -81,6 +81,9 @@ class TriageModel:
     veto: float  # and drops a rule hit below this score (never one of never_vetoed)
     never_vetoed: frozenset[str]
     veto_max_words: int = 80  # longer messages: no veto (their n-grams are diluted)
+    # shorter ones neither: three words give the n-grams too little to overrule the rules' reading
+    # ("bachem vitex khord!!", "mamanam sekte kard!"); on dev this drops no false alarm
+    veto_min_words: int = 4
     # The self-harm head alone adds a crisis hit at this score or above (safety-weighted: lower
     # than ``add``; above 1, never).
     add_self_harm: float = 1.01

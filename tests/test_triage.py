@@ -1166,6 +1166,17 @@ def test_what_the_t11_to_w11_readings_found(turns: list[str], expected: str | No
             "bleeding",
         ),
         (["dad clutching his chest and fell down"], "cardiac"),
+        # three words are too few for the model to overrule the rules
+        (["bachem vitex khord!!"], "poisoning"),
+        (["mamanam sekte kard!"], "stroke"),
+        (["پدرم از درد سینه داره هلاک میشه"], "cardiac"),
+        (
+            [
+                "Kindly advise: my colleague has no history of epilepsy but has just fallen down and is shaking "
+                "rhythmically on the office floor, frothing at the mouth."
+            ],
+            "seizure",
+        ),
         # a silent child is the sign read, however small the toy
         (["dokhtaram ye asbab bazi kuchik gheyr dad gir karde na sorfe mikone na gerye"], "choking"),
         (
