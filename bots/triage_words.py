@@ -78,8 +78,11 @@ _CONTRACTIONS = [
     (re.compile(r"\bur\b"), "your"),  # chat spelling ("not ur fault")
 ]
 _REPEATS = re.compile(r"(\w)\1{2,}")
-# Laughing and heart-break emoji are words here: they frame a sentence as a joke or a figure.
-_EMOJI = "\U0001f602\U0001f923\U0001f605\U0001f606\U0001f494\U0001f480\U0001f62d\U0001f634"
+# Laughing, swooning, eye-rolling and heart-break emoji are words here: they frame a sentence as a
+# joke or a figure ("I literally stopped breathing when she said yes 😍").
+_EMOJI = (
+    "\U0001f602\U0001f923\U0001f605\U0001f606\U0001f494\U0001f480\U0001f62d\U0001f634\U0001f60d\U0001f970\U0001f644"
+)
 _TOKEN = re.compile(
     r"\d+(?:\.\d+)?|[a-z]+(?:'[a-z]+)?|[\u0621-\u063a\u0641-\u064a\u067e\u0686\u0698\u06a9\u06af\u06cc\u06c0]+"
     "|[" + _EMOJI + "]"

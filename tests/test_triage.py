@@ -1105,6 +1105,9 @@ def test_what_the_o9_to_w9_readings_found(turns: list[str], expected: str | None
         (["my heart literally stopped when my crush replied lol"], None),
         # a fall told first is no collapse after a chest pain
         (["fell down the stairs and my chest hurts"], None),
+        # a swoon or an eye-roll is a figure
+        (["vaghti didamesh nafasam band oomad 😍 kheili khoshgel bood"], None),
+        (["this humidity, i literally cant breathe 🙄"], None),
         # the writer laughing so hard is a figure; someone else laughing before a collapse is none
         (["اینقدر خندیدم نفسم بند اومد به خدا"], None),
         (["we laughed so hard at dinner then grandad collapsed and is not breathing"], "not_breathing"),
