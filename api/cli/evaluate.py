@@ -1,8 +1,8 @@
 """`domainbots eval`: a bot's held-out set through each strategy, side by side, kept as a run.
 
-domainbots eval BOT [--strategy S] [--limit N] [--json]   run eval.jsonl; prints the run id
-domainbots eval runs [--bot BOT]                          the latest runs
-domainbots eval show RUN [--json]                         a run, example by example
+    domainbots eval BOT [--strategy S] [--limit N] [--json]   run eval.jsonl; prints the run id
+    domainbots eval runs [--bot BOT]                          the latest runs
+    domainbots eval show RUN [--json]                         a run, example by example
 """
 
 from __future__ import annotations
