@@ -408,6 +408,9 @@ class Triage:
         )
         self._claims = frozenset(going_on["claims"])
         self._pressing_signs = frozenset(data.get("pressing_signs", ()))
+        taken = data.get("pressing_counts", {})
+        self._count_concept = str(taken.get("count", ""))
+        self._taking = frozenset(taken.get("after", ()))
         self._going_on_cause = self._compile_cue_set(data["framing"]["going_on_cause"])
         self._restarted = self._compile_cue_set(data["framing"]["restarted"])
         self._count = data["numbers"]["count"]
@@ -1504,6 +1507,8 @@ class Triage:
             # "na gerye mikone na sorfe", a 5-week-old "a bit warm" at 38.3: the sign is the
             # emergency however mildly it is put, and the rules read its framings
             return True
+        if any(m.concept == self._count_concept and self._taken_count(analysis, m) for m in used):
+            return True  # "has taken 30 ibuprofen, says it was an accident": the count is the sign
         if any(analysis.cues.get(frame) for frame in SETTLED):
             return False  # "had a stroke 3 years ago, his hand is still weak": still, but settled
         for m in used:
@@ -1523,6 +1528,17 @@ class Triage:
             ):
                 return True
         return False
+
+    def _taken_count(self, analysis: _Analysis, count: Match) -> bool:
+        """A count said with a verb of taking, in its clause: right after it ("taken 30", "took like
+        30") or, in Persian order, right before it ("۲۰ تا قرص خورده")."""
+        clause = analysis.tokens[count.start].clause
+        return any(
+            analysis.tokens[m.start].clause == clause
+            and (count.start - 2 <= m.end <= count.start or count.end <= m.start <= count.end + 3)
+            for concept in self._taking
+            for m in analysis.matches.get(concept, ())
+        )
 
     def _denied(self, analysis: _Analysis) -> bool:
         return analysis.denied(self._never_negated | {SOMEONE_ELSE})

@@ -256,7 +256,9 @@ def persian_word(word: str) -> bool:
 
 COMMON_PERSIAN_ZIPF = 3.0  # a piece of a glued word must be this common (once in a million words)
 GLUED_MEAN_ZIPF = 4.0  # and its pieces this common on average
-_GLUED_MAX_PIECES = 4
+# a whole message typed without spaces ("بابامنفسنمیکشهنبضمنداره") is many pieces: one per four
+# letters at most
+_GLUED_MAX_PIECES = 10
 # a glued word is cut only between 5 and 40 letters, into pieces of at most 15: the search is
 # then bounded per word (a 100,000-letter run is left whole, not searched in cubic time)
 _GLUED_MIN, _GLUED_MAX, _PIECE_MAX = 5, 40, 15
@@ -278,12 +280,13 @@ def unglue(word: str) -> tuple[str, ...]:
     for end in range(3, n + 1):
         for start in range(max(0, end - _PIECE_MAX), end - 2):
             before = best[start]
-            if before is None or before[1] >= _GLUED_MAX_PIECES:
+            if before is None or before[1] >= min(_GLUED_MAX_PIECES, max(4, n // 4)):
                 continue
             piece = word[start:end]
             zipf = zipf_persian(piece)
-            if zipf < COMMON_PERSIAN_ZIPF and end == n and len(piece) >= 3:
-                zipf = zipf_persian(fa_key(piece)) - 0.5  # the last piece with its endings
+            if zipf < COMMON_PERSIAN_ZIPF and len(piece) >= 3 and (end == n or n >= 16):
+                # a piece with its endings: the last one, or any in a long run ("نبضم")
+                zipf = zipf_persian(fa_key(piece)) - 0.5
             if zipf < COMMON_PERSIAN_ZIPF:
                 continue
             score = before[0] + zipf - 9.0
@@ -292,6 +295,50 @@ def unglue(word: str) -> tuple[str, ...]:
                 best[end] = (score, before[1] + 1, start)
     found = best[n]
     if found is None or found[1] < 2 or 9.0 + found[0] / found[1] < GLUED_MEAN_ZIPF:
+        return (word,)
+    pieces, end = [], n
+    while end:
+        start = best[end][2]  # type: ignore[index]
+        pieces.append(word[start:end])
+        end = start
+    return tuple(reversed(pieces))
+
+
+# English typed without spaces ("dadchokingonsteakcantspeakhelp"): a Latin run of this many letters
+# or more that is no word, cut into common English words (two letters or more, "i" and "a" too)
+_LATIN_GLUED_MIN, _LATIN_PIECE_MAX = 12, 15
+LATIN_GLUED_MEAN_ZIPF = 4.5  # English pieces are short and common: Finglish runs fall below this
+# the short pieces an English run may hold ("am", a Finglish ending, is none of them)
+_SHORT_ENGLISH = frozenset("a i on up at in is it my me he we to of no so do go an or be by us if im".split())
+
+
+@lru_cache(maxsize=65536)
+def unglue_latin(word: str) -> tuple[str, ...]:
+    """An English message typed without spaces read as its likeliest common English words (as
+    `unglue` does for Persian), when they are common on average; else as written (a Finglish
+    word: "khodamokoshtam" is no run of English words)."""
+    if not _LATIN_GLUED_MIN <= len(word) <= _GLUED_MAX * 2 or not (word.isascii() and word.isalpha()):
+        return (word,)
+    if zipf_frequency(word, "en") > 0:
+        return (word,)
+    n = len(word)
+    best: list[tuple[float, int, int] | None] = [None] * (n + 1)
+    best[0] = (0.0, 0, 0)
+    for end in range(1, n + 1):
+        for start in range(max(0, end - _LATIN_PIECE_MAX), end):
+            before = best[start]
+            piece = word[start:end]
+            if before is None or (len(piece) <= 2 and piece not in _SHORT_ENGLISH):
+                continue
+            zipf = zipf_frequency(piece, "en")
+            if zipf < ENGLISH_WORD_ZIPF:
+                continue
+            score = before[0] + zipf - 9.0
+            current = best[end]
+            if current is None or score > current[0]:
+                best[end] = (score, before[1] + 1, start)
+    found = best[n]
+    if found is None or found[1] < 2 or 9.0 + found[0] / found[1] < LATIN_GLUED_MEAN_ZIPF:
         return (word,)
     pieces, end = [], n
     while end:
@@ -394,6 +441,7 @@ def tokenize(
             found = [w for word in _TOKEN.findall(piece) for w in _preverb_apart(word)]
             if known is not None:
                 found = [w for word in found for w in ((word,) if known(word) else unglue(word))]
+                found = [w for word in found for w in unglue_latin(word)]
             found = _fi_prefixes_joined(found)
             for word in found:
                 if word in breaks or length == RUN_ON_CLAUSE:

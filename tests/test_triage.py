@@ -1169,6 +1169,24 @@ def test_what_the_t11_to_w11_readings_found(turns: list[str], expected: str | No
             "bleeding",
         ),
         (["dad clutching his chest and fell down"], "cardiac"),
+        # slang for killing oneself
+        (["i want to unalive myself, sorry"], "self_harm"),
+        # whole messages typed without spaces
+        (["dadchokingonsteakcantspeakhelp"], "choking"),
+        (["friendpassedoutwontwakeupatall"], "unconscious"),
+        (["بابامنفسنمیکشهنبضمنداره"], "not_breathing"),
+        # a count right after a verb of taking is the sign, whatever is said of it
+        (["my teenager has taken 30 ibuprofen, says it was an accident"], "poisoning"),
+        # pre-eclampsia over turns: weeks, a headache, swelling, spots
+        (
+            [
+                "36 hafte-am, az dishab sardard daram",
+                "paham varam karde",
+                "alan jolo cheshmam noghte noghte mibinam va zir-e dandeham dard mikone",
+            ],
+            "pregnancy",
+        ),
+        (["sar e kar az ye botri ab khordam, didam roghan-pak-kon boode, gelom dare misoze"], "poisoning"),
         # three words are too few for the model to overrule the rules
         (["bachem vitex khord!!"], "poisoning"),
         (["mamanam sekte kard!"], "stroke"),
@@ -1267,3 +1285,11 @@ def test_every_lexicon_term_is_one_term() -> None:
         if isinstance(term, str) and (" - " in term or term.count("1p:") > 1)
     ]
     assert merged == []
+
+
+def test_finglish_runs_are_not_cut_into_english_words() -> None:
+    """An English message typed without spaces is cut into its words; a Finglish one is not
+    ("bachamtabdarechikarkonam" is no run of "bach", "am", "tab"...)."""
+    assert words.unglue_latin("heisnotbreathing") == ("he", "is", "not", "breathing")
+    assert words.unglue_latin("bachamtabdarechikarkonam") == ("bachamtabdarechikarkonam",)
+    assert words.unglue_latin("sinamdardmikoneh") == ("sinamdardmikoneh",)
