@@ -430,6 +430,17 @@ class Triage:
         self._fever_words = frozenset(self._fever.get("words", []))
         self._age = data["numbers"]["age"]
         self._weeks = re.compile("|".join(self._age["units"]["week"]["plain"]))
+        young = self._age.get("young")
+        self._young = (
+            (
+                str(young["concept"]),
+                float(young["max"]),
+                re.compile("|".join(young["aged"])),
+                re.compile("|".join(young["plain"])),
+            )
+            if young
+            else None
+        )
         self._age_units = [
             (float(unit["max"]), re.compile("|".join(unit["plain"])), re.compile("|".join(unit["aged"])))
             for unit in self._age["units"].values()
@@ -1187,6 +1198,12 @@ class Triage:
                 low, high = self._age["preterm"]
                 if low <= token.number <= high:
                     out.append((self._age["preterm_concept"], i, i + 2))
+            if self._young is not None and after not in self._age.get("was", ()):
+                concept, most, aged_young, plain_young = self._young
+                if token.number <= most and (
+                    aged_young.fullmatch(nxt) or (plain_young.fullmatch(nxt) and after in self._age["old"])
+                ):
+                    out.append((concept, i, i + 2))
             for limit, plain, aged in self._age_units:
                 # an age that was ("وقتی یک ماهه بود", "2 mahe bud"): the baby has grown since
                 if token.number > limit or after in self._age.get("was", ()):

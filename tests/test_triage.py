@@ -1187,6 +1187,8 @@ def test_what_the_t11_to_w11_readings_found(turns: list[str], expected: str | No
             "pregnancy",
         ),
         (["sar e kar az ye botri ab khordam, didam roghan-pak-kon boode, gelom dare misoze"], "poisoning"),
+        # a small child's age in years is a child: the pill box open, a few missing
+        (["dadash 2 saleham ba jabe ghorsaye mamanam bazi mikard", "darash baz bood, chand ta kam shode"], "poisoning"),
         # three words are too few for the model to overrule the rules
         (["bachem vitex khord!!"], "poisoning"),
         (["mamanam sekte kard!"], "stroke"),
