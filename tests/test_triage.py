@@ -1103,6 +1103,8 @@ def test_what_the_o9_to_w9_readings_found(turns: list[str], expected: str | None
         (["my 10 week old is burning up, 38.6 on the forehead thing, its 1am lol what do i do"], "infant_fever"),
         # ... but still a figure of speech where one is possible
         (["my heart literally stopped when my crush replied lol"], None),
+        # "khodamo mikosham" with an "if" is a figure's template
+        (["khodamo mikosham age in serial tamoom beshe"], None),
         # a fall told first is no collapse after a chest pain
         (["fell down the stairs and my chest hurts"], None),
         # a swoon or an eye-roll is a figure
@@ -1169,6 +1171,8 @@ def test_what_the_t11_to_w11_readings_found(turns: list[str], expected: str | No
             "bleeding",
         ),
         (["dad clutching his chest and fell down"], "cardiac"),
+        # "I'll kill myself" in the present, unless an "if" makes it a figure's template
+        (["khodamo mikosham in dafe jedi"], "self_harm"),
         # slang for killing oneself
         (["i want to unalive myself, sorry"], "self_harm"),
         # whole messages typed without spaces
