@@ -264,37 +264,38 @@ _GLUED_MAX_PIECES = 10
 _GLUED_MIN, _GLUED_MAX, _PIECE_MAX = 5, 40, 15
 
 
-@lru_cache(maxsize=65536)
-def unglue(word: str) -> tuple[str, ...]:
-    """Persian typed without spaces ("میگوخورد", "دردخیلی شدیده", "نفسنمیکشه"): a word that is
-    no Persian word, nor one with its endings off, read as the likeliest common words it is
-    made of (wordfreq's Persian list; the last may carry endings), each of three letters or more,
-    when they are common enough on average; else as written."""
-    if not _GLUED_MIN <= len(word) <= _GLUED_MAX or not ("\u0600" <= word[0] <= "\u06ff") or persian_word(word):
-        return (word,)
+def _likeliest_pieces(
+    word: str,
+    zipf_of: Callable[[str, bool], float],
+    *,
+    least: float,
+    shortest: int,
+    longest: int,
+    most: int,
+    mean: float,
+) -> tuple[str, ...]:
+    """``word`` read as the likeliest run of common words (the sum of their log frequencies), each
+    of ``shortest`` to ``longest`` letters and as common as ``least`` (``zipf_of(piece, last)``),
+    ``most`` of them at most and two at least, when they are ``mean`` common on average; else
+    as written. The search is bounded per letter: linear in the word."""
     n = len(word)
-    # best[i]: the likeliest spelling of word[:i] (the sum of its pieces' log frequencies), its
-    # piece count, and where its last piece starts
+    # best[i]: the likeliest spelling of word[:i], its piece count, and where its last piece starts
     best: list[tuple[float, int, int] | None] = [None] * (n + 1)
     best[0] = (0.0, 0, 0)
-    for end in range(3, n + 1):
-        for start in range(max(0, end - _PIECE_MAX), end - 2):
+    for end in range(shortest, n + 1):
+        for start in range(max(0, end - longest), end - shortest + 1):
             before = best[start]
-            if before is None or before[1] >= min(_GLUED_MAX_PIECES, max(4, n // 4)):
+            if before is None or before[1] >= most:
                 continue
-            piece = word[start:end]
-            zipf = zipf_persian(piece)
-            if zipf < COMMON_PERSIAN_ZIPF and len(piece) >= 3 and (end == n or n >= 16):
-                # a piece with its endings: the last one, or any in a long run ("نبضم")
-                zipf = zipf_persian(fa_key(piece)) - 0.5
-            if zipf < COMMON_PERSIAN_ZIPF:
+            zipf = zipf_of(word[start:end], end == n)
+            if zipf < least:
                 continue
             score = before[0] + zipf - 9.0
             current = best[end]
             if current is None or score > current[0]:
                 best[end] = (score, before[1] + 1, start)
     found = best[n]
-    if found is None or found[1] < 2 or 9.0 + found[0] / found[1] < GLUED_MEAN_ZIPF:
+    if found is None or found[1] < 2 or 9.0 + found[0] / found[1] < mean:
         return (word,)
     pieces, end = [], n
     while end:
@@ -304,12 +305,44 @@ def unglue(word: str) -> tuple[str, ...]:
     return tuple(reversed(pieces))
 
 
+@lru_cache(maxsize=65536)
+def unglue(word: str) -> tuple[str, ...]:
+    """Persian typed without spaces ("میگوخورد", "دردخیلی شدیده", "نفسنمیکشه"): a word that is
+    no Persian word, nor one with its endings off, read as the likeliest common words it is
+    made of (wordfreq's Persian list; the last may carry endings), each of three letters or more,
+    when they are common enough on average; else as written."""
+    if not _GLUED_MIN <= len(word) <= _GLUED_MAX or not ("\u0600" <= word[0] <= "\u06ff") or persian_word(word):
+        return (word,)
+    n = len(word)
+
+    def zipf_of(piece: str, last: bool) -> float:
+        zipf = zipf_persian(piece)
+        if zipf < COMMON_PERSIAN_ZIPF and (last or n >= 16):
+            # a piece with its endings: the last one, or any in a long run ("نبضم")
+            zipf = zipf_persian(fa_key(piece)) - 0.5
+        return zipf
+
+    return _likeliest_pieces(
+        word,
+        zipf_of,
+        least=COMMON_PERSIAN_ZIPF,
+        shortest=3,
+        longest=_PIECE_MAX,
+        most=min(_GLUED_MAX_PIECES, max(4, n // 4)),
+        mean=GLUED_MEAN_ZIPF,
+    )
+
+
 # English typed without spaces ("dadchokingonsteakcantspeakhelp"): a Latin run of this many letters
 # or more that is no word, cut into common English words (two letters or more, "i" and "a" too)
 _LATIN_GLUED_MIN, _LATIN_PIECE_MAX = 12, 15
 LATIN_GLUED_MEAN_ZIPF = 4.5  # English pieces are short and common: Finglish runs fall below this
 # the short pieces an English run may hold ("am", a Finglish ending, is none of them)
 _SHORT_ENGLISH = frozenset("a i on up at in is it my me he we to of no so do go an or be by us if im".split())
+
+
+def _english_piece_zipf(piece: str, last: bool) -> float:
+    return 0.0 if len(piece) <= 2 and piece not in _SHORT_ENGLISH else float(zipf_frequency(piece, "en"))
 
 
 @lru_cache(maxsize=65536)
@@ -321,31 +354,15 @@ def unglue_latin(word: str) -> tuple[str, ...]:
         return (word,)
     if zipf_frequency(word, "en") > 0:
         return (word,)
-    n = len(word)
-    best: list[tuple[float, int, int] | None] = [None] * (n + 1)
-    best[0] = (0.0, 0, 0)
-    for end in range(1, n + 1):
-        for start in range(max(0, end - _LATIN_PIECE_MAX), end):
-            before = best[start]
-            piece = word[start:end]
-            if before is None or (len(piece) <= 2 and piece not in _SHORT_ENGLISH):
-                continue
-            zipf = zipf_frequency(piece, "en")
-            if zipf < ENGLISH_WORD_ZIPF:
-                continue
-            score = before[0] + zipf - 9.0
-            current = best[end]
-            if current is None or score > current[0]:
-                best[end] = (score, before[1] + 1, start)
-    found = best[n]
-    if found is None or found[1] < 2 or 9.0 + found[0] / found[1] < LATIN_GLUED_MEAN_ZIPF:
-        return (word,)
-    pieces, end = [], n
-    while end:
-        start = best[end][2]  # type: ignore[index]
-        pieces.append(word[start:end])
-        end = start
-    return tuple(reversed(pieces))
+    return _likeliest_pieces(
+        word,
+        _english_piece_zipf,
+        least=ENGLISH_WORD_ZIPF,
+        shortest=1,
+        longest=_LATIN_PIECE_MAX,
+        most=len(word),
+        mean=LATIN_GLUED_MEAN_ZIPF,
+    )
 
 
 _FI_GLIDE = re.compile(r"(?<=[aeiou])y(?=[ie])|(?<=i)y(?=[aou])")
