@@ -12,7 +12,8 @@ turn. A conversation with ``turn_labels`` (the right decision after each turn) i
 when it is routed by its last emergency turn; one whose later turn takes the alarm back
 (["emergency", "none"]) is reported apart: how many were routed again after it; so is an
 emergency conversation routed on a turn before its emergency was complete (it still routes).
-Time: median and p95 per message over the split, and one 100,000-character message
+Time: median and p95 per message over five passes of the split, the median of the first pass
+(each message read for the first time), and one 100,000-character message
 to show the cost is linear. By default the shipped triage is measured: the rules with
 the learned second opinion (bots/triage_model.py); --rules-only measures the rules alone
 (the model is trained on dev, so dev figures with it are not a measure of the rules), and
@@ -139,6 +140,9 @@ def timing(triage: Triage, rows: list[dict[str, Any]]) -> dict[str, float]:
             start = time.perf_counter()
             triage.check(text)
             samples.append((time.perf_counter() - start) * 1000)
+    # the first pass reads each word for the first time (the per-word readings are kept after):
+    # a message of words never seen before costs this much
+    first = samples[: len(texts)]
     long_text = (" ".join(texts) + " ") * (100_000 // (len(" ".join(texts)) + 1) + 1)
     long_text = long_text[:100_000]
     start = time.perf_counter()
@@ -147,6 +151,7 @@ def timing(triage: Triage, rows: list[dict[str, Any]]) -> dict[str, float]:
     chars = statistics.mean(len(t) for t in texts)
     return {
         "median_ms": statistics.median(samples),
+        "first_pass_median_ms": statistics.median(first),
         "p95_ms": statistics.quantiles(samples, n=20)[18],
         "mean_chars": chars,
         "ms_100k_chars": long_ms,
@@ -172,7 +177,8 @@ def report(split: str, result: dict[str, Any], times: dict[str, float], show_mis
     print(
         f"TOTAL recall {pct(caught, em)}, false alarms {pct(alarms, benign)}, "
         f"self-harm misses {self_harm[0] - self_harm[1]}; "
-        f"time per message median {times['median_ms']:.3f} ms, p95 {times['p95_ms']:.3f} ms "
+        f"time per message median {times['median_ms']:.3f} ms, p95 {times['p95_ms']:.3f} ms, "
+        f"first pass median {times['first_pass_median_ms']:.3f} ms "
         f"(mean {times['mean_chars']:.0f} chars); 100,000 chars: {times['ms_100k_chars']:.0f} ms"
     )
     if result["take_backs"]:

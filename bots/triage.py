@@ -108,6 +108,13 @@ class _Term:
     # the places of its words whose object ending makes the sign ("tamumesh": end *it*); see
     # Triage._objects_kept
     objects: tuple[int, ...] = ()
+    # a self-harm sign's term: it also reads Finglish words on their consonants (see _find_terms)
+    sh: bool = field(init=False)
+    swapped: tuple[str, ...] = field(init=False)  # its words with the first two swapped
+
+    def __post_init__(self) -> None:
+        self.sh = self.concept.startswith(SELF_HARM_SIGNS)
+        self.swapped = (*self.keys[1:2], *self.keys[:1], *self.keys[2:])
 
 
 @dataclass
@@ -127,6 +134,10 @@ class _Rule:
     # Framings this rule reads through: asking which pill is lethal with the pills at hand is a
     # question ("what if", "how many") and a warning sign all the same.
     despite: frozenset[str] = frozenset()
+    slots: tuple[frozenset[str], ...] = field(init=False)  # also and near: each must be said
+
+    def __post_init__(self) -> None:
+        self.slots = (*self.also, *self.near)
 
 
 @dataclass
@@ -216,6 +227,9 @@ RESOLVED = "resolved"  # the framing of a sign that is over ("fine now")
 LAUGHING = "laughing"  # "lol", an emoji: a figure of speech or nerves, never an all-clear of its own
 SETTLED = frozenset(("history", "resolved", LAUGHING, "mild", "educational", "hypothetical", "fiction", "animal"))
 COVER_STORY = "cover_story"  # the concept of a life event told to others as a cover
+# analyse's cue sets other than the frames (names no frame takes)
+CLOSING, URGENT, NOW, RESTARTED, CAUSED, SINCERE = "closing", "=urgent", "=now", "=restarted", "=caused", "=sincere"
+_Keys = dict[str, frozenset[str]]  # a token's lexicon words by language
 CueIndex = dict[str, list[tuple[str, ...]]]  # cues (their folded words) by their first word
 
 
@@ -287,6 +301,7 @@ class Triage:
         # missed crisis costs more than a misread word (the signs still have to add up).
         self._sh_skeletons: dict[str, dict[str, str]] = {}  # consonants -> {lexicon word: its key}
         self._sh_read: dict[str, frozenset[str]] = {}  # a word's readings, once computed
+        self._read_keys: dict[tuple[str, str, bool, bool], tuple[_Keys, _Keys]] = {}  # see _token_keys
         self._words: dict[str, set[str]] = {lang: set() for lang in LANGS}
         self._negation = {lang: set(words) for lang, words in data["negation"]["cues"].items()}
         self._absent_after = {lang: set(w) for lang, w in data["negation"]["absent_after"].items()}
@@ -299,7 +314,9 @@ class Triage:
             lang: re.compile("|".join(f"(?:{p})" for p in patterns))
             for lang, patterns in data["negation"]["positive_verbs"].items()
         }
-        self._fillers = {lang: set(words) for lang, words in data["fillers"].items()}
+        # one set over the languages (a Latin word is never written in Persian letters): checked
+        # for every word a term or a cue may skip
+        self._filler_words = frozenset(w for ws in data["fillers"].values() for w in ws)
         self._correlative = {lang: set(w) for lang, w in data["negation"].get("correlative", {}).items()}
         stems = data["drug_stems"]
         self._drug_latin = re.compile(f"(?:{'|'.join(stems['latin'])})e?$")
@@ -413,6 +430,27 @@ class Triage:
         self._taking = frozenset(taken.get("after", ()))
         self._going_on_cause = self._compile_cue_set(data["framing"]["going_on_cause"])
         self._restarted = self._compile_cue_set(data["framing"]["restarted"])
+        # Every cue set analyse reads, scanned in one pass over the words (see _scan_all): the
+        # frames and the closings, which a longer lexicon term hides, then those it does not.
+        passes: list[tuple[str, CueIndex, bool, bool]] = [
+            (name, cues, name in self._negatable_frames, True) for name, (cues, _) in self._frames.items()
+        ]
+        passes += [(CLOSING, self._closing, True, True)]
+        passes += [
+            (name, cue_set, True, False)
+            for name, cue_set in (
+                (URGENT, self._urgent),
+                (NOW, self._now),
+                (RESTARTED, self._restarted),
+                (CAUSED, self._going_on_cause),
+                (SINCERE, self._sincere),
+            )
+        ]
+        self._passes = [(name, negatable, hidden) for name, _, negatable, hidden in passes]
+        self._all_cues: dict[str, list[tuple[int, tuple[str, ...]]]] = {}
+        for k, (_, cue_set, _, _) in enumerate(passes):
+            for first, cues_of_first in cue_set.items():
+                self._all_cues.setdefault(first, []).extend((k, cue) for cue in cues_of_first)
         self._count = data["numbers"]["count"]
         self._units = re.compile("|".join(self._count["units"]))
         self._ambiguous_numbers = frozenset(self._count.get("ambiguous", ()))
@@ -581,6 +619,28 @@ class Triage:
                 return self._fuzzy.by_skeleton(token.surface)
         return frozenset((near,)) if near else frozenset()
 
+    def _token_keys(self, token: words.Token, dropped: bool, guarded: bool) -> tuple[_Keys, _Keys]:
+        """A token's lexicon words in each language (see _keys), and those the self-harm signs'
+        terms read, which take Finglish words on their consonants too. A word's readings depend
+        on its spelling and the message's two flags only, and words recur: kept, as the stemmers
+        keep theirs."""
+        cache_key = (token.surface, token.lang, dropped, guarded)
+        found = self._read_keys.get(cache_key)
+        if found is None:
+            # a word with no vowel after its first letter ("dxtrm", "psrm") is read on its
+            # consonants even where the rest of the message keeps its vowels
+            drop = dropped or (words.voweless(token.surface) and not self._english(token))
+            keys = {lang: self._keys(token, lang, drop, guarded) for lang in LANGS}
+            sh_keys = (
+                keys
+                if token.lang != "en" or self._english(token)
+                else {**keys, "fi": keys["fi"] | self._sh_bones(token, guarded)}
+            )
+            found = (keys, sh_keys)
+            if len(self._read_keys) < 65536:
+                self._read_keys[cache_key] = found
+        return found
+
     def _final_slip(self, surface: str) -> str | None:
         """A final ه typed as ع, the key beside it (and a chat spelling: "خفع میشم", "بچع"), in a
         word that is no common word as typed ("نوع" is a kind, not a grandchild)."""
@@ -627,10 +687,10 @@ class Triage:
         """Where ``term`` ends when it starts at token i (its words in ``order``, by default as
         written). Up to two filler words ("really", "خیلی", "اصلا") may sit between its words:
         "سینه‌اش اصلاً بالا پایین نمیره"."""
-        j, sentence = i + 1, tokens[i].sentence
+        j, sentence, fillers = i + 1, tokens[i].sentence, self._filler_words
         for want in (order or term.keys)[1:]:
             skipped = 0
-            while j < len(tokens) and skipped < 2 and want not in keys[j][lang] and self._is(tokens[j], self._fillers):
+            while j < len(tokens) and skipped < 2 and want not in keys[j][lang] and tokens[j].surface in fillers:
                 j, skipped = j + 1, skipped + 1
             if j >= len(tokens) or want not in keys[j][lang] or tokens[j].sentence != sentence:
                 return None
@@ -680,47 +740,31 @@ class Triage:
         # every month"); in a Finglish one they may be Finglish ("same mush", rat poison)
         guarded = len(latin) >= 2 and sum(words.common_english(t.surface) for t in latin) * 2 >= len(latin)
         dropped = words.drops_vowels(tokens, english=self._english)
-        # a word with no vowel after its first letter ("dxtrm", "psrm") is read on its
-        # consonants even where the rest of the message keeps its vowels
-        keys = [
-            {
-                lang: self._keys(t, lang, dropped or (words.voweless(t.surface) and not self._english(t)), guarded)
-                for lang in LANGS
-            }
-            for t in tokens
-        ]
-        # the self-harm signs' terms also read Finglish words on their consonants (other terms do not)
-        sh_keys = [
-            k if t.lang != "en" or self._english(t) else {**k, "fi": k["fi"] | self._sh_bones(t, guarded)}
-            for k, t in zip(keys, tokens, strict=True)
-        ]
+        read = [self._token_keys(t, dropped, guarded) for t in tokens]
+        keys = [k for k, _ in read]
+        sh_keys = [k for _, k in read]
         n = len(tokens)
         # the word after each: a filler may stand between a term's words, anything else must be the
         # term's next word (checked here first: most terms fail there, and cheaply)
-        skippable = [self._is(t, self._fillers) for t in tokens] + [False]
+        skippable = [t.surface in self._filler_words for t in tokens] + [False]
         for i in range(n):
-            for lang, first in ((code, key) for code in LANGS for key in sh_keys[i][code]):
-                for term in self._candidates(sh_keys, skippable, i, lang, first):
-                    sh = term.concept.startswith(SELF_HARM_SIGNS)
-                    table = sh_keys if sh else keys
-                    if (not sh and first not in keys[i][lang]) or not self._may_follow(
-                        table, skippable, i, term.keys, lang
-                    ):
-                        continue
-                    end = self._match_at(tokens, table, i, term, lang)
-                    if end is not None:
-                        found.append((term, i, end))
-                for term in self._candidates(sh_keys, skippable, i, lang, first, swapped=True):
-                    sh = term.concept.startswith(SELF_HARM_SIGNS)
-                    table = sh_keys if sh else keys
-                    swapped = (term.keys[1], term.keys[0], *term.keys[2:])
-                    if (not sh and first not in keys[i][lang]) or not self._may_follow(
-                        table, skippable, i, swapped, lang
-                    ):
-                        continue
-                    end = self._match_at(tokens, table, i, term, lang, swapped)
-                    if end is not None:
-                        found.append((term, i, end))
+            for lang in LANGS:
+                for first in sh_keys[i][lang]:
+                    plain = first in keys[i][lang]  # not only a self-harm sign's consonant reading
+                    for term in self._candidates(sh_keys, skippable, i, lang, first):
+                        table = sh_keys if term.sh else keys
+                        if (not term.sh and not plain) or not self._may_follow(table, skippable, i, term.keys, lang):
+                            continue
+                        end = self._match_at(tokens, table, i, term, lang)
+                        if end is not None:
+                            found.append((term, i, end))
+                    for term in self._candidates(sh_keys, skippable, i, lang, first, swapped=True):
+                        table = sh_keys if term.sh else keys
+                        if (not term.sh and not plain) or not self._may_follow(table, skippable, i, term.swapped, lang):
+                            continue
+                        end = self._match_at(tokens, table, i, term, lang, term.swapped)
+                        if end is not None:
+                            found.append((term, i, end))
         # Some terms mean something else inside a longer one: "can not breathe" is not "not breathing".
         outer: dict[str, list[tuple[int, int]]] = {}
         for term, s, e in found:
@@ -790,13 +834,44 @@ class Triage:
                     where.add(i)
         return where
 
+    def _scan_all(
+        self, tokens: list[words.Token], in_term: list[bool], spans: Sequence[tuple[int, int]], keys: list[str]
+    ) -> dict[str, set[int]]:
+        """What _scan_cues finds for each of analyse's cue sets, in one pass over the words (each
+        word looked up once; a cue's span checked once for all the sets that hold it)."""
+        found: dict[str, set[int]] = {name: set() for name, _, _ in self._passes}
+        starts = _by_start(spans)
+        hidden: dict[tuple[int, int], bool] = {}
+        negated: dict[tuple[int, int], bool] = {}
+        for i, key in enumerate(keys):
+            for k, cue in self._all_cues.get(key, ()):
+                end = self._cue_end(tokens, keys, i, cue)
+                if end is None:
+                    continue
+                name, negatable, in_longer = self._passes[k]
+                span = (i, end)
+                if in_longer:
+                    inside = hidden.get(span)
+                    if inside is None:
+                        inside = hidden[span] = _inside_longer(starts, i, end)
+                    if inside:
+                        continue
+                if negatable:
+                    said_absent = negated.get(span)
+                    if said_absent is None:
+                        said_absent = negated[span] = self._negated(tokens, i, end, in_term)
+                    if said_absent:
+                        continue
+                found[name].add(i)
+        return found
+
     def _cue_end(self, tokens: list[words.Token], keys: list[str], i: int, cue: tuple[str, ...]) -> int | None:
         """Where ``cue`` ends when it starts at token i: its words in order, in one sentence, with
         up to two filler words between them as in a term ("coughed it all out", "fine now")."""
         j, sentence = i + 1, tokens[i].sentence
         for want in cue[1:]:
             skipped = 0
-            while j < len(tokens) and skipped < 2 and keys[j] != want and self._is(tokens[j], self._fillers):
+            while j < len(tokens) and skipped < 2 and keys[j] != want and tokens[j].surface in self._filler_words:
                 j, skipped = j + 1, skipped + 1
             if j >= len(tokens) or keys[j] != want or tokens[j].sentence != sentence:
                 return None
@@ -1008,11 +1083,10 @@ class Triage:
             )
         }
         cued: dict[str, set[int]] = {}
-        cue_keys = [words.cue_key(t) for t in tokens]
+        scanned = self._scan_all(tokens, in_term, spans, [words.cue_key(t) for t in tokens])
         analysis.parts = self._parts(tokens)
-        for name, (cues, scope) in self._frames.items():
-            negatable = name in self._negatable_frames
-            cued[name] = self._scan_cues(tokens, cues, in_term, spans, negatable=negatable, keys=cue_keys)
+        for name, (_, scope) in self._frames.items():
+            cued[name] = scanned[name]
             cued[name] |= years if name == "history" else set()
             if self._setting_words[name]:
                 cued[name] = {
@@ -1020,6 +1094,8 @@ class Triage:
                     for i in cued[name]
                     if not any(t.surface in self._setting_words[name] for t in tokens[max(0, i - 3) : i])
                 }
+            if not cued[name]:
+                continue  # no cue of this framing: nothing to widen (most framings, most messages)
             for unit in self._widen(tokens, cued[name], scope, analysis.parts):
                 analysis.framed.setdefault(unit, set()).add(name)
         analysis.cues = cued
@@ -1029,21 +1105,21 @@ class Triage:
             analysis.turn_words.setdefault(t.turn, set()).add(t.surface)
         for m in analysis.matches.get(SOMEONE_ELSE, ()):
             analysis.people.setdefault(tokens[m.start].turn, set()).add(tokens[m.start].surface)
-        urgent = self._scan_cues(tokens, self._urgent, in_term, keys=cue_keys)
+        urgent = scanned[URGENT]
         analysis.urgent = {tokens[i].sentence for i in urgent}
-        now = self._scan_cues(tokens, self._now, in_term, keys=cue_keys)
+        now = scanned[NOW]
         # the "now" of an all-clear ("alan okam", "fine now") says the sign is over, not going on
         resolved = cued.get(RESOLVED, set())
         now = {i for i in now if not any(r <= i < r + 3 and tokens[r].clause == tokens[i].clause for r in resolved)}
         analysis.now = {(tokens[i].sentence, tokens[i].clause) for i in now}
-        restarted = self._scan_cues(tokens, self._restarted, in_term, keys=cue_keys)
+        restarted = scanned[RESTARTED]
         analysis.restarted = {tokens[i].sentence for i in restarted}
-        caused = self._scan_cues(tokens, self._going_on_cause, in_term, keys=cue_keys)
+        caused = scanned[CAUSED]
         analysis.caused = {tokens[i].sentence for i in caused}
-        sincere = {tokens[i].turn for i in self._scan_cues(tokens, self._sincere, in_term, keys=cue_keys)}
+        sincere = {tokens[i].turn for i in scanned[SINCERE]}
         if sincere:
             self._drop_unreal(tokens, sincere, analysis)
-        cued["closing"] = self._scan_cues(tokens, self._closing, in_term, spans, keys=cue_keys)
+        cued[CLOSING] = scanned[CLOSING]
         self._close_stories(tokens, cued, analysis)
         self._drop_cover_stories(tokens, analysis)
         for matches in analysis.matches.values():
@@ -1087,7 +1163,7 @@ class Triage:
         now_sentences = {sentence for sentence, _ in analysis.now}
         for turn in {tokens[i].turn for i in cued.get("history", ())}:
             dated = [tokens[i].sentence for i in cued.get("history", ()) if tokens[i].turn == turn]
-            closing = [tokens[i].sentence for i in cued.get("closing", ()) if tokens[i].turn == turn]
+            closing = [tokens[i].sentence for i in cued.get(CLOSING, ()) if tokens[i].turn == turn]
             if not closing or max(closing) < min(dated):
                 continue
             # Closed only if nothing after it in the turn speaks of now or of it coming back
@@ -1360,8 +1436,10 @@ class Triage:
         if rule.signals:
             return self._signals_hold(analysis, rule, category)
         # a slot none of whose concepts is said at all: no need to read any framing
-        if not all(any(c in analysis.matches for c in slot) for slot in (*rule.also, *rule.near)):
-            return None
+        matches = analysis.matches
+        for slot in rule.slots:
+            if slot.isdisjoint(matches):
+                return None
         used: list[Match] = []
         for slot in rule.also:
             live = self._live(analysis, slot, category, rule.despite)
@@ -1399,8 +1477,11 @@ class Triage:
         return None
 
     def _judge(self, analysis: _Analysis) -> tuple[Hit, list[Match]] | None:
+        said = analysis.matches
         for k, category in enumerate(self.categories):
             for rule in category.rules:
+                if rule.slots and rule.slots[0].isdisjoint(said):
+                    continue  # most rules: their first concept is not said (see _rule_holds)
                 used = self._rule_holds(analysis, rule, category)
                 if used is not None:
                     if category.crisis:

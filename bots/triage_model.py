@@ -56,16 +56,23 @@ def _word_hashes(token: str, bits: int) -> tuple[int, ...]:
     return tuple(zlib.crc32(g.encode()) & mask for g in grams)
 
 
+@lru_cache(maxsize=65536)
+def _bigram_hash(a: str, b: str, bits: int) -> int:
+    return zlib.crc32(("b" + a + " " + b).encode()) & ((1 << bits) - 1)
+
+
+def _hashes(text: str, bits: int) -> list[int]:
+    """The buckets of the folded text's n-grams, words and word bigrams, each as often as it occurs."""
+    tokens = words.TOKEN.findall(words.fold(unicodedata.normalize("NFKC", keyboard_layout.restored(text))))
+    found = [h for token in tokens for h in _word_hashes(token, bits)]
+    found.extend(_bigram_hash(a, b, bits) for a, b in pairwise(tokens))
+    return found
+
+
 def features(text: str, bits: int) -> dict[int, float]:
     """Hashed n-gram counts of the folded text, L2-normalized."""
-    mask = (1 << bits) - 1
-    tokens = words.TOKEN.findall(words.fold(unicodedata.normalize("NFKC", keyboard_layout.restored(text))))
     counts: dict[int, float] = {}
-    for token in tokens:
-        for h in _word_hashes(token, bits):
-            counts[h] = counts.get(h, 0.0) + 1.0
-    for a, b in pairwise(tokens):
-        h = zlib.crc32(("b" + a + " " + b).encode()) & mask
+    for h in _hashes(text, bits):
         counts[h] = counts.get(h, 0.0) + 1.0
     norm = math.sqrt(sum(v * v for v in counts.values())) or 1.0
     return {k: v / norm for k, v in counts.items()}
@@ -97,9 +104,10 @@ class TriageModel:
 
     def scores(self, text: str) -> tuple[float, float]:
         """P(emergency), P(self-harm) for a text."""
-        f = features(text, self.bits)
-        index = np.fromiter(f.keys(), dtype=np.int64, count=len(f))
-        values = np.fromiter(f.values(), dtype=np.float64, count=len(f))
+        # features(), counted by numpy: the same vector, without a Python loop over the n-grams
+        index, counts = np.unique(np.array(_hashes(text, self.bits), dtype=np.int64), return_counts=True)
+        values = counts.astype(np.float64)
+        values /= math.sqrt(float(values @ values)) or 1.0
         z = np.clip(self.weights[:, index] @ values + self.bias, -60.0, 60.0)
         emergency, self_harm = (1.0 / (1.0 + np.exp(-z))).tolist()
         return emergency, self_harm
