@@ -337,6 +337,7 @@ class Triage:
         self._study_words = frozenset(data.get("study_words", ()))
         self._shorthand = {short: words.fi_key(word) for short, word in data.get("finglish_shorthand", {}).items()}
         self._never_negated = frozenset(data.get("never_negated", []))
+        self._parts_said_fine = frozenset(data.get("parts_said_fine", []))
         self._all_clear = frozenset(data.get("all_clear", []))
         self._transparent = {lang: set(words) for lang, words in data["negation"]["transparent"].items()}
         pending: list[tuple[_Term, list[words.Token]]] = []
@@ -1036,6 +1037,10 @@ class Triage:
                 # "dige nistam" (I will be no more) is no "hichi dige nist" (there is nothing more);
                 # where the sign holds of someone else too, the lexicon says so in its own term
                 continue
+            if term.concept in self._parts_said_fine:
+                fine = self._said_fine(tokens, e, in_term)
+                if fine is not None and not (fine < len(tokens) and self._negative(tokens[fine])):
+                    continue  # "my face and throat are fine": no sign's place
             if not (term.negative_form or term.concept in self._never_negated) and self._negated(
                 tokens, s, e, in_term, forward=not term.ends_in_verb
             ):
@@ -1356,7 +1361,7 @@ class Triage:
                 lowering = (frames - despite) & category.frames
                 if EDUCATIONAL in lowering and self._reported_beside_a_question(analysis, m):
                     lowering.discard(EDUCATIONAL)
-                if ANIMAL in lowering and self._said_of_oneself(analysis, m):
+                if ANIMAL in lowering and (self._said_of_oneself(analysis, m) or self._said_of_a_person(analysis, m)):
                     lowering.discard(ANIMAL)
                 lowered = bool(lowering) and not urgent
                 # a kept term resists only the framings it is kept against: "sometimes he stops
@@ -1385,6 +1390,18 @@ class Triage:
         said = analysis.clause_words.get(clause, set())
         # "I think he's having a seizure": the writer speaks, of the pet
         return bool(said & self._first_person) and not said & self._pronouns
+
+    def _said_of_a_person(self, analysis: _Analysis, m: Match) -> bool:
+        """A person is named in the sign's sentence, and no animal ("lol my cat knocked the shelf
+        over. anyway my roommate just coughed up blood"): the pet of another sentence is no
+        patient here ("he", "she" may be the pet: they name no one)."""
+        tokens = analysis.tokens
+        if any(tokens[i].sentence == m.sentence for i in analysis.cues.get(ANIMAL, ())):
+            return False
+        return any(
+            o.sentence == m.sentence and not all(t.surface in self._pronouns for t in tokens[o.start : o.end])
+            for o in analysis.matches.get(SOMEONE_ELSE, ())
+        )
 
     def _reported_beside_a_question(self, analysis: _Analysis, m: Match) -> bool:
         """A sign told of a named person in a sentence of its own, beside a how-to question
