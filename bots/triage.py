@@ -247,7 +247,7 @@ def _composed(cues: dict[str, Any]) -> dict[str, list[str]]:
 
 # Framings that explain self-harm's words away for the learned second opinion's self-harm head.
 EVENTS = frozenset((LIFE_EVENT, "trip"))  # what a writer is doing, which explains hints, not intent
-EXPLAINED = EVENTS | {"media", "character", "fiction"}
+EXPLAINED = EVENTS | {"media", "character", "fiction", "idiom"}
 
 
 # The longest span a term, a cue or an age reading covers, in words: a span that could hold a

@@ -97,10 +97,15 @@ class TriageModel:
     # ... where the emergency head scores at least this: a short text can lean on one n-gram the
     # crisis material shares ("I have a runny nose")
     self_harm_floor: float = 0.0
+    # ... unless the self-harm head is this sure: a farewell of apologies and thanks ("tell Marie
+    # I did love her") can read as calm to the emergency head (above 1, never)
+    self_harm_sure: float = 1.01
 
     def adds(self, emergency: float, self_harm: float) -> bool:
         """Whether these scores add a hit the rules missed."""
-        return emergency >= self.add or (self_harm >= self.add_self_harm and emergency >= self.self_harm_floor)
+        return emergency >= self.add or (
+            self_harm >= self.add_self_harm and (emergency >= self.self_harm_floor or self_harm >= self.self_harm_sure)
+        )
 
     def scores(self, text: str) -> tuple[float, float]:
         """P(emergency), P(self-harm) for a text."""
@@ -124,6 +129,7 @@ class TriageModel:
                 never_vetoed=frozenset(str(s) for s in npz["never_vetoed"]),
                 add_self_harm=float(npz["add_self_harm"]) if "add_self_harm" in npz.files else 1.01,
                 self_harm_floor=float(npz["self_harm_floor"]) if "self_harm_floor" in npz.files else 0.0,
+                self_harm_sure=float(npz["self_harm_sure"]) if "self_harm_sure" in npz.files else 1.01,
             )
 
     @classmethod

@@ -66,6 +66,7 @@ NEVER_VETOED = ("self_harm", "not_breathing")
 ADD_BUDGET = 0.015
 SH_BUDGET = 0.02
 SH_FLOORS = (0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3)
+SH_SURE = (0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95, 0.98)
 RED_FLAGS = ROOT / "tests" / "data" / "red_flags.tsv"
 EMERGENCY_REPLY = "This could be an emergency"
 GUARD_LOOKALIKES = [
@@ -214,16 +215,22 @@ def main() -> None:
     sh_only = may_add & (oof_sh >= add_sh) & ~with_add
     crises = y_sh == 1
     sh_floor = max((t for t in SH_FLOORS if (sh_only & (oof < t) & crises).sum() <= 0.001 * crises.sum()), default=0.0)
+    # ... and past the floor where the self-harm head is this sure: the lowest score at which,
+    # out of writer, passing the floor adds no false alarm at all (a farewell of thanks and
+    # apologies scored 0.97 on self-harm, 0.07 on emergency)
+    below_floor = sh_only & (oof < sh_floor)
+    sh_sure = next((round(float(t), 2) for t in SH_SURE if not (below_floor & (oof_sh >= t) & benign).any()), 1.01)
 
     def flagged_at(veto: float, add: float, add_sh: float) -> np.ndarray:
         """Rules with the model, as TriageModel.adds and the veto read the out-of-writer scores."""
         return (hit & ~(vetoable & (oof < veto))) | (
-            may_add & ((oof >= add) | ((oof_sh >= add_sh) & (oof >= sh_floor)))
+            may_add & ((oof >= add) | ((oof_sh >= add_sh) & ((oof >= sh_floor) | (oof_sh >= sh_sure))))
         )
 
     flagged = flagged_at(veto, add, add_sh)
     print(
-        f"{len(rows)} rows; add >= {add:.2f}, self-harm add >= {add_sh:.2f} (emergency >= {sh_floor:.2f}), "
+        f"{len(rows)} rows; add >= {add:.2f}, self-harm add >= {add_sh:.2f} (emergency >= {sh_floor:.2f} "
+        f"or self-harm >= {sh_sure:.2f}), "
         f"veto < {veto:.2f} (out-of-writer)"
     )
     for name, f in (("rules alone", hit), ("rules with the model (out-of-writer)", flagged)):
@@ -239,7 +246,8 @@ def main() -> None:
     must_not_add += GUARD_LOOKALIKES + [text for text in calm_training_messages() if not rules.check(text)]
     keep_scores = em.predict_proba(matrix(must_keep))[:, 1]
     lookalike_scores = em.predict_proba(matrix(must_not_add))[:, 1]
-    lookalike_sh = sh.predict_proba(matrix(must_not_add))[:, 1] * (lookalike_scores >= sh_floor)
+    lookalike_sh_raw = sh.predict_proba(matrix(must_not_add))[:, 1]
+    lookalike_sh = lookalike_sh_raw * (lookalike_scores >= sh_floor)
     while veto > 0 and (keep_scores < veto).any():
         veto = max((t for t in (0.0, 0.01, 0.02, 0.03, 0.05, 0.08, 0.1, 0.15, 0.2) if t < veto), default=0.0)
     nearest = sorted(zip(lookalike_scores.tolist(), must_not_add, strict=True))[-2:]
@@ -248,8 +256,13 @@ def main() -> None:
         add = round(add + 0.01, 2)
     while add_sh < 1.0 and (lookalike_sh >= add_sh).any():
         add_sh = round(add_sh + 0.01, 2)
+    while sh_sure < 1.0 and ((lookalike_sh_raw >= sh_sure) & (lookalike_sh_raw >= add_sh)).any():
+        sh_sure = round(sh_sure + 0.01, 2)
     flagged = flagged_at(veto, add, add_sh)
-    print(f"held back by the regression phrases: add >= {add:.2f}, self-harm add >= {add_sh:.2f}, veto < {veto:.2f}")
+    print(
+        f"held back by the regression phrases: add >= {add:.2f}, self-harm add >= {add_sh:.2f} "
+        f"(or self-harm >= {sh_sure:.2f}), veto < {veto:.2f}"
+    )
     crisis = y_sh == 1
     print(f"  self-harm recall {flagged[crisis].mean():.1%} ({(~flagged & crisis).sum()} missed of {crisis.sum()})")
     print(f"  {'rules with the model (out-of-writer)':36} recall {flagged[emergency].mean():.1%}  "
@@ -264,6 +277,7 @@ def main() -> None:
         add=np.array(round(float(add), 2)),
         add_self_harm=np.array(round(float(add_sh), 2)),
         self_harm_floor=np.array(sh_floor),
+        self_harm_sure=np.array(sh_sure),
         veto=np.array(veto),
         never_vetoed=np.array(NEVER_VETOED),
     )
