@@ -817,10 +817,13 @@ class Triage:
         *,
         negatable: bool = True,
         keys: list[str] | None = None,
+        verb_closes: bool = False,
     ) -> set[int]:
         """Sentences holding a cue. A cue that is itself negated does not count
         ("no history of seizures", "sabeghe nadasht"). ``keys``: the tokens' cue keys, when
-        the caller scans them for several cue sets."""
+        the caller scans them for several cue sets. With ``verb_closes``, a cue that ends in its
+        own verb is not negated by a verb after it ("khali bood, aslan nakhorde": it was empty,
+        she did not take any)."""
         where: set[int] = set()
         keys = keys if keys is not None else [words.cue_key(t) for t in tokens]
         starts = _by_start(spans)
@@ -831,7 +834,8 @@ class Triage:
                     continue
                 if _inside_longer(starts, i, end):
                     continue  # a cue inside a longer lexicon term is part of it ("age man nabasham")
-                if not (negatable and self._negated(tokens, i, end, in_term)):
+                forward = not (verb_closes and self._a_verb(tokens[end - 1]))
+                if not (negatable and self._negated(tokens, i, end, in_term, forward=forward)):
                     where.add(i)
         return where
 
@@ -917,6 +921,12 @@ class Triage:
         """A positive verb ends the search for a negative one (درد سینه دارم و بابام خونه نیست)."""
         pattern = self._positive_verb.get("fi" if token.lang == "en" else token.lang)
         return pattern is not None and pattern.fullmatch(token.surface) is not None
+
+    def _a_verb(self, token: words.Token) -> bool:
+        """A positive verb, as typed or in the Finglish spelling fold ("bood" is bud)."""
+        if self._affirmative(token) or token.surface.startswith(("می", "mi")):
+            return True
+        return token.lang == "en" and self._affirmative(replace(token, surface=words.fi_spelling(token.surface)))
 
     def _said_fine(self, tokens: list[words.Token], end: int, in_term: list[bool]) -> int | None:
         """Where the words right after a concept end that say it is absent or as it should be,
@@ -1668,7 +1678,9 @@ class Triage:
         terms = self._find_terms(tokens)
         # a cue inside a longer term is part of it: "came out of nowhere" is a sudden onset, not
         # something coughed out
-        cues = self._scan_cues(tokens, self._taken_back, [False] * len(tokens), [(s, e) for _, s, e in terms])
+        cues = self._scan_cues(
+            tokens, self._taken_back, [False] * len(tokens), [(s, e) for _, s, e in terms], verb_closes=True
+        )
         # after a number a cue is an age, not an all-clear: "۶۰ سالمه" (I am 60), not "سالمه" (he is well)
         if any(i == 0 or tokens[i - 1].number is None for i in cues):
             return True
