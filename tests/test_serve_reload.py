@@ -39,7 +39,9 @@ def _title(url: str, key: str) -> str:
     return httpx.get(f"{url}/v1/bots/helpdesk", headers={"Authorization": f"Bearer {key}"}, timeout=5).json()["title"]
 
 
-def _wait(predicate, what: str, seconds: float = 60, log: Path | None = None) -> None:  # type: ignore[no-untyped-def]
+# Generous: a worker imports the whole stack (hazm, numpy, the bots) before it serves, which on a
+# loaded 2-core CI machine took over a minute; a deadline, not a timing.
+def _wait(predicate, what: str, seconds: float = 180, log: Path | None = None) -> None:  # type: ignore[no-untyped-def]
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         try:
