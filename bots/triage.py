@@ -1490,9 +1490,11 @@ class Triage:
                 pick = None
                 while j < len(other) and other[j].start <= anchor.end + rule.window:
                     m = other[j]
-                    if analysis.tokens[m.start].turn == analysis.tokens[anchor.start].turn and (
-                        not rule.ordered or m.start >= anchor.end
-                    ):
+                    if (
+                        analysis.tokens[m.start].turn == analysis.tokens[anchor.start].turn
+                        or self._whole_turn(analysis, m)
+                        or self._whole_turn(analysis, anchor)
+                    ) and (not rule.ordered or m.start >= anchor.end):
                         pick = m
                         break
                     j += 1
@@ -1502,6 +1504,16 @@ class Triage:
             else:
                 return used + chosen
         return None
+
+    @staticmethod
+    def _whole_turn(analysis: _Analysis, m: Match) -> bool:
+        """The match is its turn's only words: a bare answer ("۵ هفته" after "بچه‌ام داغه",
+        "38.5" after "my baby is hot") is said of the turns before it."""
+        tokens = analysis.tokens
+        turn = tokens[m.start].turn
+        return (m.start == 0 or tokens[m.start - 1].turn != turn) and (
+            m.end == len(tokens) or tokens[m.end].turn != turn
+        )
 
     def _judge(self, analysis: _Analysis) -> tuple[Hit, list[Match]] | None:
         said = analysis.matches

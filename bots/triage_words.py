@@ -47,6 +47,8 @@ _FOLD = str.maketrans(
         "`": "'",
         "\u00b4": "'",
         **{chr(c): None for c in range(0x064B, 0x0653)},  # harakat
+        "\u066b": ".",  # the Arabic decimal separator: "۳۸٫۵" is 38.5, not 38 and 5
+        "\u066c": None,  # its thousands separator: "۱٬۰۰۰" is 1000
         **{chr(0x06F0 + d): str(d) for d in range(10)},
         **{chr(0x0660 + d): str(d) for d in range(10)},
     }
