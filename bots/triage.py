@@ -134,6 +134,9 @@ class _Rule:
     # Framings this rule reads through: asking which pill is lethal with the pills at hand is a
     # question ("what if", "how many") and a warning sign all the same.
     despite: frozenset[str] = frozenset()
+    # ... in its ``also`` slots too: a birth dated "last month" is read through its history, the
+    # fever beside it is not ("born last month, had a fever last week, gone now")
+    also_despite: bool = True
     slots: tuple[frozenset[str], ...] = field(init=False)  # also and near: each must be said
 
     def __post_init__(self) -> None:
@@ -507,6 +510,7 @@ class Triage:
                 window=int(rule.get("window", 6)),
                 ordered=bool(rule.get("ordered", False)),
                 despite=frozenset(rule.get("despite", ())),
+                also_despite=bool(rule.get("also_despite", True)),
             )
             for rule in spec["rules"]
         ]
@@ -1469,7 +1473,7 @@ class Triage:
                 return None
         used: list[Match] = []
         for slot in rule.also:
-            live = self._live(analysis, slot, category, rule.despite)
+            live = self._live(analysis, slot, category, rule.despite if rule.also_despite else frozenset())
             if not live:
                 return None
             used.append(live[0])

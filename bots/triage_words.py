@@ -90,8 +90,10 @@ _TOKEN = re.compile(
     "|[" + _EMOJI + "]"
 )
 TOKEN = _TOKEN  # the words of a folded text (bots.triage_model reads them too)
-_SENTENCE_END = re.compile(r"[!?؟\n;؛]+|\.+(?!\d)")  # not the dot of "38.1"
-_CLAUSE_END = re.compile(r"[,،]| - ")
+# A lone dot ends a sentence (not the dot of "38.1"); dots in a row are a pause inside one, as
+# phones type out of breath: "nafas.. nemitoonam.. harf bezanam.. komak" is one plea.
+_SENTENCE_END = re.compile(r"[!?؟\n;؛]+|(?<!\.)\.(?![\d.])")
+_CLAUSE_END = re.compile(r"[,،]| - |\.{2,}")
 # A compound verb's preverb typed glued to it ("درنمیاد", "برنمیگردم", "darnemiad"): read apart,
 # as the lexicon writes it. Not ور-: "ورمیکنه" is ورم (a swelling) + میکنه.
 _PREVERB = re.compile(r"^(در|بر|فرو)(ن?می.{2,})$|^(dar|bar)((?:ne|n)?mi[a-z]{2,})$")
