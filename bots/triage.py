@@ -250,7 +250,9 @@ def _composed(cues: dict[str, Any]) -> dict[str, list[str]]:
 
 # Framings that explain self-harm's words away for the learned second opinion's self-harm head.
 EVENTS = frozenset((LIFE_EVENT, "trip"))  # what a writer is doing, which explains hints, not intent
-EXPLAINED = EVENTS | {"media", "character", "fiction", "idiom"}
+STORIES = frozenset(("fiction", "character"))  # a story told, whose lines are its characters'
+IDIOM = "idiom"  # a figure of speech the rules read: the learned second opinion adds nothing there
+EXPLAINED = EVENTS | {"media", "character", "fiction", IDIOM}
 
 
 # The longest span a term, a cue or an age reading covers, in words: a span that could hold a
@@ -336,6 +338,7 @@ class Triage:
         self._bare_no = frozenset(data["negation"].get("bare_no", ()))
         self._privative = frozenset(data["negation"].get("privative", ()))
         self._pronouns = frozenset(data["negation"].get("subjects", ()))
+        self._story_speakers = frozenset(data.get("story_speakers", ()))
         self._answer_times = frozenset(data["negation"].get("answer_times", ()))
         self._study_words = frozenset(data.get("study_words", ()))
         self._shorthand = {short: words.fi_key(word) for short, word in data.get("finglish_shorthand", {}).items()}
@@ -1383,6 +1386,7 @@ class Triage:
                 kept = (
                     category.keep_first_person
                     and m.first_person
+                    and not (frames & STORIES and self._a_characters_line(analysis, m))
                     and bool(frames & category.keep_against)
                     # (a crisis term stays kept whatever else frames it: "I want to kill myself,
                     # what is the hotline? I lost my new job today")
@@ -1394,6 +1398,12 @@ class Triage:
                 out.append(m)
         out.sort(key=lambda m: m.start)
         return out
+
+    def _a_characters_line(self, analysis: _Analysis, m: Match) -> bool:
+        """The sign's clause names a character or a third person and not the writer: in a
+        story's sentence, a first-person term is a line of the story's, not the writer's own."""
+        said = analysis.clause_words.get(analysis.tokens[m.start].clause, set())
+        return bool(said & self._story_speakers) and not said & self._first_person
 
     def _said_of_oneself(self, analysis: _Analysis, m: Match) -> bool:
         """The writer speaks of themself in the sign's clause ("she has cats, I'm asthmatic ...
@@ -1682,7 +1692,9 @@ class Triage:
         )
 
     def _denied(self, analysis: _Analysis) -> bool:
-        return analysis.denied(self._never_negated | {SOMEONE_ELSE})
+        # an idiom the rules read ("khodamo koshtam ta in proje tamoom she": I worked myself to
+        # death on this project) says its scary words as a figure: the n-grams still read them
+        return analysis.denied(self._never_negated | {SOMEONE_ELSE}) or bool(analysis.cues.get(IDIOM))
 
     def denies(self, turns: Sequence[str]) -> bool:
         """Whether the turns say more of their terms as absent than as present, where the

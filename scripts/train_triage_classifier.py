@@ -74,7 +74,10 @@ GUARD_LOOKALIKES = [
     "my tummy feels odd and I feel weird",  # vague: the model's reply decides
     "bleeding gums and fever",
     "my gums bleed a bit and I have a fever",
-    "ok the ambulance is here, thanks",  # help has come: a later turn the bot's tests expect to pass
+    # ("ok the ambulance is here, thanks", a later turn the bot's tests expect to pass, held the
+    # self-harm head at 0.45 where out-of-writer picked 0.39: it is a take-back now, which the
+    # rules read before the model and a turn only the model reads is never routed on; see
+    # test_an_emergency_already_routed_is_not_raised_again_by_an_unrelated_turn)
 ]
 
 
