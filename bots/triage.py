@@ -971,7 +971,7 @@ class Triage:
             if token.surface in self._breaks:
                 break
             if not in_term[i] and self._is(token, self._negation):
-                if not self._answers(tokens, i, steps):
+                if not self._answers(tokens, i, steps, end):
                     return True
                 break  # the verb after may still say it is absent ("نه، به خودکشی فکر نمیکنم")
             if not (in_term[i] or self._is(token, self._transparent)):
@@ -998,14 +998,17 @@ class Triage:
             i, steps = i + 1, steps + 1
         return False
 
-    def _answers(self, tokens: list[words.Token], i: int, steps: int) -> bool:
+    def _answers(self, tokens: list[words.Token], i: int, steps: int, end: int) -> bool:
         """A "no" that answers rather than negates: "no," ending its clause, "no" before a person
         ("no he is still seizing"), or Persian "نه" before a time word (it negates
         the word right after it, "نه تب دارم نه سرفه", "نه اصلا درد سینه", not "نه هنوز داره تشنج
         میکنه")."""
         cue = tokens[i]
         rest = list(takewhile(lambda t: t.sentence == cue.sentence, tokens[i + 1 : i + 1 + ANSWER_REACH]))
-        if any(self._negative(t) or self._is(t, self._negation) for t in rest):
+        # (a negative inside the term itself is its own: "na na, ghors nabud" is a no before "it
+        # wasn't pills", a take-back, not a no that a negative verb makes a denial)
+        beyond = rest[max(0, end - i - 1) :]
+        if any(self._negative(t) or self._is(t, self._negation) for t in beyond):
             return False  # "no, I'm not thinking of suicide", "نه، به خودکشی فکر نمیکنم": it is a denial
         if rest and rest[0].clause != cue.clause:
             return True
