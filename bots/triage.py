@@ -1294,11 +1294,14 @@ class Triage:
                     nxt
                 ):
                     out.append((fever["concept"], i, i + 1))
-            if token.number <= 42 and self._weeks.fullmatch(nxt) and after not in self._age["old"]:
-                out.append((self._age["weeks_concept"], i, i + 2))
+            # "34 weeks", or the week named first as Persian says it ("hafte 29", "هفته ۲۹ هست")
+            week_first = i > 0 and 4 <= token.number <= 42 and self._weeks.fullmatch(tokens[i - 1].surface)
+            if (token.number <= 42 and self._weeks.fullmatch(nxt) and after not in self._age["old"]) or week_first:
+                span = (i - 1, i + 1) if week_first else (i, i + 2)
+                out.append((self._age["weeks_concept"], *span))
                 low, high = self._age["preterm"]
                 if low <= token.number <= high:
-                    out.append((self._age["preterm_concept"], i, i + 2))
+                    out.append((self._age["preterm_concept"], *span))
             if self._young is not None and after not in self._age.get("was", ()):
                 concept, most, aged_young, plain_young = self._young
                 if token.number <= most and (
