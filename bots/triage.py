@@ -252,7 +252,7 @@ def _composed(cues: dict[str, Any]) -> dict[str, list[str]]:
 EVENTS = frozenset((LIFE_EVENT, "trip"))  # what a writer is doing, which explains hints, not intent
 STORIES = frozenset(("fiction", "character"))  # a story told, whose lines are its characters'
 IDIOM = "idiom"  # a figure of speech the rules read: the learned second opinion adds nothing there
-EXPLAINED = EVENTS | {"media", "character", "fiction", IDIOM}
+EXPLAINED = EVENTS | STORIES | {"media", IDIOM}
 
 
 # The longest span a term, a cue or an age reading covers, in words: a span that could hold a

@@ -165,6 +165,55 @@ def test_symptoms_over_two_turns_are_judged_together() -> None:
     assert hit.id == "cardiac"
 
 
+@pytest.mark.parametrize(
+    ("turns", "expected"),
+    [
+        # the Arabic decimal separator, and a bare answer turn said of the turns before it
+        (["بچه‌ام داغه", "۳۸٫۵", "۵ هفته"], "infant_fever"),
+        # a birth dated by its month reads through its history cue; the fever beside it does not
+        (["our wee one was born on the 3rd of last month", "she's feeling hot, 38.3, is calpol ok?"], "infant_fever"),
+        (["my son was born last month, last week he had a fever of 38 but it is gone now"], None),
+        # dots in a row are a pause, not a full stop
+        (["nafas.. nemitoonam.. harf bezanam.. komak"], "breathing"),
+        # air still moving past what is stuck
+        (["pill feels stuck in my throat, can breathe and talk fine, just annoying"], None),
+        # the week said before its number, then the waters leaking
+        (["zanam hafte 29 hast", "az sobh ye abe roshan azash mire, alan ye kam khooni shode"], "pregnancy"),
+        # an electric shock, then a burn mark, over turns
+        (
+            [
+                "electrician at my brother's site got zapped",
+                "he's up and talking, but there's a black mark on his palm",
+            ],
+            "burns",
+        ),
+        # a character's line in a story is not the writer's crisis; the writer's own still is
+        (["my character in my book wants to end it all, how do I write that sensitively?"], None),
+        (["writing my novel but honestly i want to end it all"], "self_harm"),
+    ],
+)
+def test_this_rounds_readings(turns: list[str], expected: str | None) -> None:
+    assert _routed(turns) == expected
+
+
+def test_a_no_before_a_take_back_with_its_own_negative_answers() -> None:
+    triage = Triage.shipped()
+    scare = "bacham ye mosht ghors khorde"
+    assert triage.check_conversation([scare]) is not None
+    back = "na na, ghors nabud, smarties bud ke tu ghooti-ye ghors-e man rikhte budam"
+    assert triage.check_conversation([scare, back]) is None
+
+
+def test_an_idiom_the_rules_read_leaves_the_model_nothing_to_add() -> None:
+    triage = Triage.shipped()
+    assert triage.check("khodamo koshtam ta in project tamoom she, hala rais mige kafi nist") is None
+    assert triage.denies(["khodamo koshtam ta in proje tamum she"])
+    # the rules' own crisis words still route beside it
+    hit = triage.check("khodamo koshtam ta in proje tamum she, dige nemikesham, emshab ghorsa ro mikhoram")
+    assert hit is not None
+    assert hit.id == "self_harm"
+
+
 def test_an_emergency_already_routed_is_not_raised_again_by_an_unrelated_turn() -> None:
     triage = Triage.shipped()
     turns = ["I have crushing chest pain and I'm sweating", "ok the ambulance is here, thanks"]
